@@ -1,0 +1,101 @@
+# casemate: `make` builds build/casemate; `make check` installs what it needs
+# (Debian 12), builds, and runs every test; `make demo` shows it working.
+CC      ?= gcc
+PREFIX  ?= /usr/local
+BUILD   ?= build
+PKGS    := libseccomp jansson libcap
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lseccomp -ljansson -lcap)
+CFLAGS  ?= -O2 -g
+WARN    := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wno-format-nonliteral -Wno-format-truncation
+CPPFLAGS_ALL := -std=c11 -D_GNU_SOURCE -Isrc $(PKG_CFLAGS) -MMD -MP
+SRCS    := $(shell find src -name '*.c' | sort)
+LIB_SRCS := $(filter-out src/main.c,$(SRCS))
+OBJS    := $(SRCS:%.c=$(BUILD)/obj/%.o)
+LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/obj/%.o)
+UNIT_SRCS := $(wildcard tests/unit/test_*.c)
+UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/unit/%)
+FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
+SAN     := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+FUZZ_SECONDS ?= 20
+APT_DEPS := build-essential pkg-config clang libclang-rt-14-dev libseccomp-dev libjansson-dev \
+            libcap-dev libcmocka-dev python3-pytest busybox-static iproute2 nftables hyperfine \
+            crun runc
+
+.PHONY: all check deps unit unit-asan integration fuzz clang-check install demo rootfs clean bench
+all: $(BUILD)/casemate
+
+$(BUILD)/casemate: $(OBJS)
+	$(CC) $(CFLAGS) -o $@ $^ $(PKG_LIBS)
+
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS_ALL) $(WARN) $(CFLAGS) -c -o $@ $<
+
+# Unit tests (cmocka), linked against every module but main.
+$(BUILD)/libcasemate.a: $(LIB_OBJS)
+	ar rcs $@ $^
+$(BUILD)/unit/%: tests/unit/%.c $(BUILD)/libcasemate.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS_ALL) $(WARN) $(CFLAGS) -o $@ $< $(BUILD)/libcasemate.a $(PKG_LIBS) -lcmocka
+
+unit: $(UNIT_BINS)
+	@set -e; for t in $(UNIT_BINS); do echo "== $$t"; $$t; done
+
+# The same unit tests under ASan and UBSan (LeakSanitizer included).
+unit-asan:
+	$(MAKE) BUILD=$(BUILD)/asan CC=clang CFLAGS="-O1 -g $(SAN)" unit
+
+# clang -Wall -Wextra -Werror must be clean too.
+clang-check:
+	$(MAKE) BUILD=$(BUILD)/clang CC=clang all
+
+$(BUILD)/rootfs/bin/busybox: tests/make-rootfs.sh
+	sh tests/make-rootfs.sh $(BUILD)/rootfs
+rootfs: $(BUILD)/rootfs/bin/busybox
+
+integration: all rootfs
+	CASEMATE=$(abspath $(BUILD)/casemate) ROOTFS=$(abspath $(BUILD)/rootfs) \
+	  /usr/bin/python3 -m pytest -q -p no:cacheprovider tests/integration
+
+# libFuzzer harnesses, each run for a short time.
+fuzz:
+	@set -e; mkdir -p $(BUILD)/fuzz; for f in $(FUZZ_SRCS); do \
+	  n=$$(basename $$f .c); \
+	  clang $(CPPFLAGS_ALL) -g -O1 -fsanitize=fuzzer,address,undefined -o $(BUILD)/fuzz/$$n \
+	    $$f $(LIB_SRCS) $(PKG_LIBS) || exit 1; \
+	  mkdir -p $(BUILD)/fuzz/$$n.corpus; \
+	  seeds=tests/fuzz/corpus/$$n; [ -d $$seeds ] || seeds=; \
+	  echo "== fuzz $$n for $(FUZZ_SECONDS)s"; \
+	  $(BUILD)/fuzz/$$n -max_total_time=$(FUZZ_SECONDS) -print_final_stats=0 \
+	    $(BUILD)/fuzz/$$n.corpus $$seeds >$(BUILD)/fuzz/$$n.log 2>&1 || \
+	    { tail -n 40 $(BUILD)/fuzz/$$n.log; exit 1; }; \
+	done
+
+deps:
+	@missing=""; for p in $(APT_DEPS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then echo "installing:$$missing"; \
+	  (apt-get update -qq || true) && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; fi
+
+check: deps
+	$(MAKE) all
+	$(MAKE) clang-check
+	$(MAKE) unit
+	$(MAKE) unit-asan
+	$(MAKE) fuzz
+	$(MAKE) integration
+
+demo: deps all rootfs
+	sh tests/demo.sh $(abspath $(BUILD)/casemate) $(abspath $(BUILD)/rootfs)
+
+bench: all rootfs
+	sh bench/run.sh
+
+install: all
+	install -D -m 0755 $(BUILD)/casemate $(DESTDIR)$(PREFIX)/bin/casemate
+	for m in docs/man/*.1; do install -D -m 0644 $$m $(DESTDIR)$(PREFIX)/share/man/man1/$$(basename $$m); done
+
+clean:
+	rm -rf $(BUILD)
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
