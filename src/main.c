@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "cli/commands.h"
+#include "sandbox/selfexe.h"
 #include "util/error.h"
 
 #ifndef CASEMATE_VERSION
@@ -16,25 +17,28 @@ struct command {
     const char *name;
     int (*fn)(int argc, char **argv);
     const char *summary;
+    /* Commands that put a process in a container run from a sealed copy of
+     * casemate (CVE-2019-5736; see sandbox/selfexe.h). */
+    bool enters_container;
 };
 
 static const struct command commands[] = {
-    {"run", cmd_run, "Run a command in a new hardened container (Docker-style flags; --bundle for OCI)"},
-    {"exec", cmd_exec, "Run a command in a running container, under the same confinement"},
-    {"list", cmd_list, "List containers"},
-    {"state", cmd_state, "Print a container's OCI state as JSON"},
-    {"kill", cmd_kill, "Send a signal to a container's init process"},
-    {"delete", cmd_delete, "Remove a container and everything it made"},
-    {"update", cmd_update, "Change a running container's resource limits"},
-    {"pause", cmd_pause, "Freeze every process of a container"},
-    {"resume", cmd_resume, "Thaw a paused container"},
-    {"stats", cmd_stats, "Resource usage of containers, like docker stats"},
-    {"ps", cmd_ps, "List the processes of a container"},
-    {"create", cmd_create, "OCI: create a container from a bundle"},
-    {"start", cmd_start, "OCI: start a created container"},
-    {"spec", cmd_spec, "OCI: write a hardened config.json"},
-    {"features", cmd_features, "OCI: print what this runtime supports"},
-    {"audit", cmd_audit, "Audit Dockerfiles, images, container configs and the Docker host"},
+    {"run", cmd_run, "Run a command in a new hardened container (Docker-style flags; --bundle for OCI)", true},
+    {"exec", cmd_exec, "Run a command in a running container, under the same confinement", true},
+    {"list", cmd_list, "List containers", false},
+    {"state", cmd_state, "Print a container's OCI state as JSON", false},
+    {"kill", cmd_kill, "Send a signal to a container's init process", false},
+    {"delete", cmd_delete, "Remove a container and everything it made", false},
+    {"update", cmd_update, "Change a running container's resource limits", false},
+    {"pause", cmd_pause, "Freeze every process of a container", false},
+    {"resume", cmd_resume, "Thaw a paused container", false},
+    {"stats", cmd_stats, "Resource usage of containers, like docker stats", false},
+    {"ps", cmd_ps, "List the processes of a container", false},
+    {"create", cmd_create, "OCI: create a container from a bundle", true},
+    {"start", cmd_start, "OCI: start a created container", false},
+    {"spec", cmd_spec, "OCI: write a hardened config.json", false},
+    {"features", cmd_features, "OCI: print what this runtime supports", false},
+    {"audit", cmd_audit, "Audit Dockerfiles, images, container configs and the Docker host", false},
 };
 
 static void usage(FILE *out)
@@ -140,6 +144,15 @@ int main(int argc, char **argv)
     }
     for (size_t c = 0; c < sizeof(commands) / sizeof(commands[0]); c++)
         if (!strcmp(argv[i], commands[c].name))
+        {
+            if (commands[c].enters_container) {
+                struct cm_error err = {0};
+                if (cm_selfexe_ensure_sealed(argv, &err) < 0) {
+                    cm_err_print(&err);
+                    return CM_EXIT_FAILURE;
+                }
+            }
             return commands[c].fn(argc - i, argv + i);
+        }
     return cm_fail("unknown command '%s' (see 'casemate --help')", argv[i]);
 }

@@ -70,4 +70,33 @@ void cm_cgroup_close(struct cm_cgroup *cg);
  * with SIGKILL cannot clean up after itself). Best effort. */
 void cm_cgroup_gc(void);
 
+/* --- Added by the cgroup module (additive) --- */
+
+/* Marks a field of cm_resources "leave as it is" for cm_cgroup_update
+ * (memory_limit, cpu_quota, pids_limit; the other fields already have an
+ * "unset" value). cm_resources_keep_all() sets every field so. */
+#define CM_RES_KEEP INT64_MIN
+void cm_resources_keep_all(struct cm_resources *res);
+
+/* Docker size strings: "32m", "1g", "512k", "1024", "1.5g", "64MiB", "2gb";
+ * "-1" gives -1 (opt out). */
+int cm_parse_size(const char *s, int64_t *out, struct cm_error *err);
+/* --cpus "0.25" -> quota 25000 us per period 100000 us; "-1" or "0" gives
+ * quota -1 (no limit). Refuses more CPUs than are online. */
+int cm_parse_cpus(const char *s, int64_t *quota, uint64_t *period, struct cm_error *err);
+/* "32 MiB", "1.5 GiB", "512 B"; for messages and stats. */
+void cm_format_size(uint64_t bytes, char *buf, size_t len);
+
+/* The directory of the container's cgroup that holds `controller` ("memory",
+ * "pids", ...); NULL or "" = the cgroup v2 directory. NULL when none. */
+const char *cm_cgroup_dir(const struct cm_cgroup *cg, const char *controller);
+enum cm_cgroup_layout cm_cgroup_get_layout(const struct cm_cgroup *cg);
+
+/* Like cm_cgroup_create, but use only the cgroup2 hierarchy mounted at
+ * `v2_mount` (as a pure v2 host would), ignoring v1 controllers. For tests
+ * of the v2 backend on v1/hybrid hosts. */
+int cm_cgroup_create_v2_at(const char *v2_mount, const char *id, const char *parent,
+                           const struct cm_resources *res, struct cm_cgroup **out,
+                           struct cm_error *err);
+
 #endif

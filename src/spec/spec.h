@@ -156,6 +156,10 @@ struct cm_spec {
     uint64_t cap_permitted;
     uint64_t cap_inheritable;
     uint64_t cap_ambient;
+    /* Docker-style flags: a non-root user gets the granted capabilities as
+     * ambient (and inheritable) ones so they survive exec. OCI specs say
+     * exactly what they want and leave this false. */
+    bool ambient_for_nonroot;
 
     bool no_new_privs;        /* default true */
     bool privileged;          /* --privileged: all caps, no seccomp, userns kept */

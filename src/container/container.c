@@ -1,0 +1,775 @@
+/* container.c: the container setup sequence, parent and child, in one place.
+ *
+ * Parent (host side)                      Child (inside the new namespaces)
+ * ------------------                      --------------------------------
+ * validate spec, compile seccomp filter
+ * take a host uid/gid range, cgroup
+ * clone(NEWUSER|NEWNS|NEWPID|...)  --->   waits for SYNC_MAPS_DONE
+ * write uid/gid maps, join cgroup,
+ * clone the root fs (idmapped)
+ *                     SYNC_MAPS_DONE --->  become root of the user namespace,
+ *                                          new cgroup namespace, mounts,
+ *                                          pivot_root, hostname, loopback,
+ *                                          rlimits, terminal, user lookup,
+ *                                          close fds, switch user, caps,
+ *                                          no_new_privs
+ *                    <--- SYNC_READY
+ *                     SYNC_START    --->   seccomp (last), execve
+ *  <--- EOF on the socket (exec done) or SYNC_EXEC_FAILED
+ * forward signals and the terminal,
+ * wait, report, remove the cgroup, release the id range.
+ *
+ * The numbers are the same on both sides: enum sync_type. */
+#include "container/container.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <linux/securebits.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/pidfd.h>
+#include <sys/prctl.h>
+#include <sys/random.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <termios.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "sandbox/caps.h"
+#include "sandbox/cgroup.h"
+#include "sandbox/console.h"
+#include "sandbox/net.h"
+#include "sandbox/rlimits.h"
+#include "sandbox/rootfs.h"
+#include "sandbox/seccomp.h"
+#include "sandbox/userns.h"
+#include "spec/seccomp_profile.h"
+#include "util/cleanup.h"
+#include "util/passwd.h"
+
+enum sync_type {
+    SYNC_MAPS_DONE = 1, /* parent -> child: ids mapped, cgroup joined (+ root tree fd) */
+    SYNC_CONSOLE,       /* child -> parent: the terminal master (fd) */
+    SYNC_READY,         /* child -> parent: set up, waiting to start */
+    SYNC_START,         /* parent -> child: go */
+    SYNC_ERROR,         /* child -> parent: setup failed (text) */
+    SYNC_EXEC_FAILED,   /* child -> parent: execve failed (errno, text) */
+};
+
+struct sync_msg {
+    uint32_t type;
+    int32_t value;
+    char text[1200];
+};
+
+/* The signals a user sends casemate that belong to the container. */
+static const int forwarded_signals[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH};
+
+static int sync_send(int sock, enum sync_type type, int value, const char *text, int fd)
+{
+    struct sync_msg m = {.type = type, .value = value};
+    if (text)
+        snprintf(m.text, sizeof(m.text), "%s", text);
+    struct iovec iov = {.iov_base = &m, .iov_len = sizeof(m)};
+    union {
+        char buf[CMSG_SPACE(sizeof(int))];
+        struct cmsghdr align;
+    } u;
+    struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1};
+    if (fd >= 0) {
+        msg.msg_control = u.buf;
+        msg.msg_controllen = sizeof(u.buf);
+        struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+        c->cmsg_level = SOL_SOCKET;
+        c->cmsg_type = SCM_RIGHTS;
+        c->cmsg_len = CMSG_LEN(sizeof(int));
+        memcpy(CMSG_DATA(c), &fd, sizeof(int));
+    }
+    ssize_t n;
+    do
+        n = sendmsg(sock, &msg, MSG_NOSIGNAL);
+    while (n < 0 && errno == EINTR);
+    return n == (ssize_t)sizeof(m) ? 0 : -1;
+}
+
+/* Returns 1 on a message, 0 on EOF, -1 on error. */
+static int sync_recv(int sock, struct sync_msg *m, int *fd)
+{
+    struct iovec iov = {.iov_base = m, .iov_len = sizeof(*m)};
+    union {
+        char buf[CMSG_SPACE(sizeof(int))];
+        struct cmsghdr align;
+    } u;
+    struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf,
+                         .msg_controllen = sizeof(u.buf)};
+    if (fd)
+        *fd = -1;
+    ssize_t n;
+    do
+        n = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC);
+    while (n < 0 && errno == EINTR);
+    if (n == 0)
+        return 0;
+    if (n != (ssize_t)sizeof(*m))
+        return -1;
+    m->text[sizeof(m->text) - 1] = '\0';
+    for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
+        if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
+            int got;
+            memcpy(&got, CMSG_DATA(c), sizeof(int));
+            if (fd && *fd < 0)
+                *fd = got;
+            else
+                close(got);
+        }
+    }
+    return 1;
+}
+
+/* ---------------------------------------------------------------- child */
+
+struct child_ctx {
+    struct cm_spec *spec;
+    int sock;
+    const struct cm_seccomp_bpf *bpf; /* NULL: unconfined */
+};
+
+static _Noreturn void child_fail(int sock, const struct cm_error *err)
+{
+    sync_send(sock, SYNC_ERROR, err->errnum, err->msg, -1);
+    _exit(CM_EXIT_FAILURE);
+}
+
+/* Find the program as execvp would, but with the container's PATH. */
+static int find_program(const char *prog, char *const *env, char *out, size_t outlen)
+{
+    if (strchr(prog, '/')) {
+        snprintf(out, outlen, "%s", prog);
+        return 0;
+    }
+    const char *path = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+    for (char *const *e = env; e && *e; e++)
+        if (!strncmp(*e, "PATH=", 5))
+            path = *e + 5;
+    int saw_eacces = 0;
+    const char *p = path;
+    for (;;) {
+        const char *colon = strchr(p, ':');
+        size_t len = colon ? (size_t)(colon - p) : strlen(p);
+        snprintf(out, outlen, "%.*s%s%s", (int)len, p, len ? "/" : "", prog);
+        struct stat st;
+        if (stat(out, &st) == 0 && S_ISREG(st.st_mode)) {
+            if (access(out, X_OK) == 0)
+                return 0;
+            saw_eacces = 1;
+        }
+        if (!colon)
+            break;
+        p = colon + 1;
+    }
+    errno = saw_eacces ? EACCES : ENOENT;
+    return -1;
+}
+
+static _Noreturn void exec_command(const struct cm_spec *spec, int sock)
+{
+    char path[4096];
+    int e = 0;
+    if (find_program(spec->args[0], spec->env, path, sizeof(path)) == 0) {
+        execve(path, spec->args, spec->env);
+        e = errno;
+    } else {
+        e = errno;
+    }
+    int code = (e == ENOENT || e == ENOTDIR) ? CM_EXIT_NOT_FOUND : CM_EXIT_CANNOT_EXEC;
+    char text[600];
+    snprintf(text, sizeof(text), "cannot run '%s' in the container: %s%s", spec->args[0],
+             strerror(e), code == CM_EXIT_NOT_FOUND ? " (not found in the container's PATH)" : "");
+    sync_send(sock, SYNC_EXEC_FAILED, e, text, -1);
+    _exit(code);
+}
+
+/* --init: PID 1 that forwards signals to the command and reaps orphans. */
+static _Noreturn void init_main(const struct cm_spec *spec, int sock)
+{
+    sigset_t all;
+    sigfillset(&all);
+    sigprocmask(SIG_BLOCK, &all, NULL);
+    pid_t child = fork();
+    if (child < 0) {
+        struct cm_error err;
+        cm_err_sys(&err, "--init: fork");
+        child_fail(sock, &err);
+    }
+    if (child == 0) {
+        sigset_t none;
+        sigemptyset(&none);
+        sigprocmask(SIG_SETMASK, &none, NULL);
+        exec_command(spec, sock);
+    }
+    close(sock);
+    for (;;) {
+        siginfo_t si;
+        int sig = sigwaitinfo(&all, &si);
+        if (sig < 0)
+            continue;
+        if (sig != SIGCHLD) {
+            kill(child, sig);
+            continue;
+        }
+        int status;
+        pid_t p;
+        while ((p = waitpid(-1, &status, WNOHANG)) > 0) {
+            if (p != child)
+                continue;
+            if (WIFEXITED(status))
+                _exit(WEXITSTATUS(status));
+            /* Re-raise is impossible for PID 1; report as a shell would. */
+            _exit(128 + WTERMSIG(status));
+        }
+    }
+}
+
+static int set_user(const struct cm_spec *spec, const struct cm_user *u, struct cm_error *err)
+{
+    size_t n = u->n_groups + spec->n_additional_gids;
+    _cleanup_free_ gid_t *groups = calloc(n ? n : 1, sizeof(gid_t));
+    if (!groups)
+        return cm_err_set(err, ENOMEM, "setting groups");
+    memcpy(groups, u->groups, u->n_groups * sizeof(gid_t));
+    memcpy(groups + u->n_groups, spec->additional_gids, spec->n_additional_gids * sizeof(gid_t));
+    /* Keep every capability across the uid change; the exact sets are
+     * applied right after, from the spec. */
+    if (prctl(PR_SET_SECUREBITS, SECBIT_NO_SETUID_FIXUP) < 0)
+        return cm_err_sys(err, "setting securebits");
+    if (setgroups(n, groups) < 0)
+        return cm_err_sys(err, "setting supplementary groups");
+    if (setresgid(u->gid, u->gid, u->gid) < 0)
+        return cm_err_sys(err, "switching to group %u", (unsigned)u->gid);
+    if (setresuid(u->uid, u->uid, u->uid) < 0)
+        return cm_err_sys(err, "switching to user %u", (unsigned)u->uid);
+    if (prctl(PR_SET_SECUREBITS, 0) < 0)
+        return cm_err_sys(err, "clearing securebits");
+    return 0;
+}
+
+static int apply_caps(const struct cm_spec *spec, uid_t uid, struct cm_error *err)
+{
+    uint64_t bounding = spec->cap_bounding, effective = spec->cap_effective;
+    uint64_t permitted = spec->cap_permitted, inheritable = spec->cap_inheritable;
+    uint64_t ambient = spec->cap_ambient;
+    /* Docker-style flags: a non-root user keeps granted caps across exec
+     * only through the ambient set. */
+    if (spec->ambient_for_nonroot && uid != 0) {
+        inheritable |= permitted;
+        ambient |= permitted;
+    }
+    return cm_caps_apply(bounding, effective, permitted, inheritable, ambient, err);
+}
+
+static _Noreturn void child_main(struct child_ctx *c)
+{
+    struct cm_spec *spec = c->spec;
+    struct cm_error err = {0};
+    struct sync_msg m;
+    int tree_fd = -1;
+
+    if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0)
+        _exit(CM_EXIT_FAILURE);
+    /* Until the parent says the maps are written we are nobody here. */
+    if (sync_recv(c->sock, &m, &tree_fd) != 1 || m.type != SYNC_MAPS_DONE)
+        _exit(CM_EXIT_FAILURE); /* the parent died or failed: it reports */
+
+    if (spec->ns_new & CM_NS_USER) {
+        /* Become root of the new user namespace: the host uid range. */
+        if (setresgid(0, 0, 0) < 0 || setgroups(0, NULL) < 0 || setresuid(0, 0, 0) < 0) {
+            cm_err_sys(&err, "becoming root of the user namespace");
+            child_fail(c->sock, &err);
+        }
+    }
+    /* After the parent moved us into the container cgroup, so that the
+     * namespace's root is the container's own cgroup. */
+    if ((spec->ns_new & CM_NS_CGROUP) && unshare(CLONE_NEWCGROUP) < 0) {
+        cm_err_sys(&err, "creating the cgroup namespace");
+        child_fail(c->sock, &err);
+    }
+    if (cm_rootfs_setup(spec, tree_fd, &err) < 0)
+        child_fail(c->sock, &err);
+    if (tree_fd >= 0)
+        close(tree_fd);
+    if (spec->ns_new & CM_NS_UTS) {
+        const char *hn = spec->hostname ? spec->hostname : "casemate";
+        if (sethostname(hn, strlen(hn)) < 0) {
+            cm_err_sys(&err, "setting hostname '%s'", hn);
+            child_fail(c->sock, &err);
+        }
+        if (spec->domainname && setdomainname(spec->domainname, strlen(spec->domainname)) < 0) {
+            cm_err_sys(&err, "setting domain name '%s'", spec->domainname);
+            child_fail(c->sock, &err);
+        }
+    }
+    if ((spec->ns_new & CM_NS_NET) && cm_net_loopback_up(&err) < 0)
+        child_fail(c->sock, &err);
+    if (spec->n_rlimits && cm_rlimits_apply(spec->rlimits, spec->n_rlimits, &err) < 0)
+        child_fail(c->sock, &err);
+
+    if (spec->terminal) {
+        int master = cm_console_setup_child(&err);
+        if (master < 0)
+            child_fail(c->sock, &err);
+        if (sync_send(c->sock, SYNC_CONSOLE, 0, NULL, master) < 0)
+            _exit(CM_EXIT_FAILURE);
+        close(master);
+    } else if (!spec->interactive) {
+        int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
+        if (null < 0 || dup2(null, 0) < 0) {
+            cm_err_sys(&err, "opening /dev/null for stdin");
+            child_fail(c->sock, &err);
+        }
+        close(null);
+    }
+
+    /* The user is looked up in the container's own files, now at "/". */
+    struct cm_user user = {.uid = spec->uid, .gid = spec->gid};
+    if (!spec->user_resolved) {
+        _cleanup_close_ int rootfd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+        if (rootfd < 0 || cm_user_resolve(rootfd, spec->user ? spec->user : "0", &user, &err) < 0) {
+            if (rootfd < 0)
+                cm_err_sys(&err, "opening the container's root");
+            child_fail(c->sock, &err);
+        }
+        char home[4200];
+        snprintf(home, sizeof(home), "HOME=%s", user.home ? user.home : "/");
+        bool has_home = false;
+        for (char **e = spec->env; e && *e; e++)
+            has_home |= !strncmp(*e, "HOME=", 5);
+        if (!has_home && cm_env_set(&spec->env, home) < 0) {
+            cm_err_set(&err, ENOMEM, "setting HOME");
+            child_fail(c->sock, &err);
+        }
+    }
+
+    /* CVE-2024-21626: nothing of ours may leak into the container. Every
+     * fd but 0-2 is closed at exec (the sync socket must live until then
+     * to report an exec failure). */
+    if (close_range(3, ~0U, CLOSE_RANGE_CLOEXEC) < 0) {
+        cm_err_sys(&err, "marking inherited file descriptors close-on-exec");
+        child_fail(c->sock, &err);
+    }
+
+    /* Without no_new_privs, loading a filter needs CAP_SYS_ADMIN, which the
+     * process is about to lose: load it now, before the user switch. */
+    bool seccomp_early = c->bpf && !spec->no_new_privs;
+    if (seccomp_early && cm_seccomp_load(c->bpf, &err) < 0)
+        child_fail(c->sock, &err);
+
+    if (set_user(spec, &user, &err) < 0 || apply_caps(spec, user.uid, &err) < 0)
+        child_fail(c->sock, &err);
+    /* The working directory is entered as the user, inside the root. */
+    if (chdir(spec->cwd) < 0) {
+        cm_err_sys(&err, "entering working directory %s in the container", spec->cwd);
+        child_fail(c->sock, &err);
+    }
+    if (spec->umask_set)
+        umask(spec->umask);
+    if (spec->no_new_privs && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) {
+        cm_err_sys(&err, "setting no_new_privs");
+        child_fail(c->sock, &err);
+    }
+    cm_user_free(&user);
+
+    if (sync_send(c->sock, SYNC_READY, 0, NULL, -1) < 0)
+        _exit(CM_EXIT_FAILURE);
+    if (sync_recv(c->sock, &m, NULL) != 1 || m.type != SYNC_START)
+        _exit(CM_EXIT_FAILURE);
+
+    /* Changing credentials cleared the parent-death signal: set it again. */
+    if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0)
+        _exit(CM_EXIT_FAILURE);
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+
+    /* seccomp last: nothing of casemate's own runs under the filter but
+     * the execve (and, with --init, the reaper). */
+    if (c->bpf && !seccomp_early && cm_seccomp_load(c->bpf, &err) < 0)
+        child_fail(c->sock, &err);
+    if (spec->init)
+        init_main(spec, c->sock);
+    exec_command(spec, c->sock);
+}
+
+/* --------------------------------------------------------------- parent */
+
+static int check_rootfs(const char *rootfs, struct cm_error *err)
+{
+    struct stat st;
+    if (lstat(rootfs, &st) < 0)
+        return cm_err_sys(err, "root filesystem %s", rootfs);
+    if (S_ISLNK(st.st_mode))
+        return cm_err_set(err, 0, "root filesystem %s is a symlink; give the real directory", rootfs);
+    if (!S_ISDIR(st.st_mode))
+        return cm_err_set(err, 0, "root filesystem %s is not a directory", rootfs);
+    return 0;
+}
+
+/* A clone of the root filesystem, idmapped through the container's user
+ * namespace so that files keep their owners inside (root's files are
+ * root's, not nobody's) while the container's root stays unprivileged on
+ * the host. -1 (no error) when the filesystem cannot be idmapped: the
+ * child then binds the root itself and files show up as nobody. */
+static int clone_rootfs(const struct cm_spec *spec, pid_t child, struct cm_error *err)
+{
+    if (!(spec->ns_new & CM_NS_USER))
+        return -1;
+    _cleanup_close_ int tree = open_tree(AT_FDCWD, spec->rootfs,
+                                         OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE);
+    if (tree < 0)
+        return cm_err_sys(err, "cloning root filesystem %s", spec->rootfs), -2;
+    char path[64];
+    snprintf(path, sizeof(path), "/proc/%d/ns/user", (int)child);
+    _cleanup_close_ int userns = open(path, O_RDONLY | O_CLOEXEC);
+    if (userns < 0)
+        return cm_err_sys(err, "opening %s", path), -2;
+    struct mount_attr attr = {.attr_set = MOUNT_ATTR_IDMAP, .userns_fd = (uint64_t)userns};
+    if (mount_setattr(tree, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof(attr)) < 0) {
+        cm_warn("root filesystem %s cannot be idmapped (%s): its files will appear owned by "
+                "nobody inside the container", spec->rootfs, strerror(errno));
+        return -1;
+    }
+    return TAKE_FD(tree);
+}
+
+static void random_id(char out[65])
+{
+    unsigned char raw[32];
+    if (getrandom(raw, sizeof(raw), 0) != (ssize_t)sizeof(raw)) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        for (size_t i = 0; i < sizeof(raw); i++)
+            raw[i] = (unsigned char)((ts.tv_nsec >> (i % 8)) ^ getpid() ^ i);
+    }
+    for (size_t i = 0; i < sizeof(raw); i++)
+        snprintf(out + 2 * i, 3, "%02x", raw[i]);
+}
+
+static int clone_flags(unsigned ns)
+{
+    int f = 0;
+    if (ns & CM_NS_USER)
+        f |= CLONE_NEWUSER;
+    if (ns & CM_NS_PID)
+        f |= CLONE_NEWPID;
+    if (ns & CM_NS_MOUNT)
+        f |= CLONE_NEWNS;
+    if (ns & CM_NS_NET)
+        f |= CLONE_NEWNET;
+    if (ns & CM_NS_IPC)
+        f |= CLONE_NEWIPC;
+    if (ns & CM_NS_UTS)
+        f |= CLONE_NEWUTS;
+    return f;
+}
+
+static int status_to_code(int status)
+{
+    if (WIFEXITED(status))
+        return WEXITSTATUS(status);
+    if (WIFSIGNALED(status))
+        return 128 + WTERMSIG(status);
+    return CM_EXIT_FAILURE;
+}
+
+static void copy_fd(int from, int to, bool *open_flag)
+{
+    char buf[8192];
+    ssize_t n = read(from, buf, sizeof(buf));
+    if (n <= 0) {
+        if (n == 0 || (errno != EINTR && errno != EAGAIN))
+            *open_flag = false;
+        return;
+    }
+    for (ssize_t off = 0; off < n;) {
+        ssize_t w = write(to, buf + off, (size_t)(n - off));
+        if (w < 0) {
+            if (errno == EINTR)
+                continue;
+            return;
+        }
+        off += w;
+    }
+}
+
+/* Forward signals, copy the terminal, and wait for the child. */
+static int supervise(pid_t child, int pidfd, int sigfd, int master)
+{
+    bool master_open = master >= 0, stdin_open = master >= 0;
+    bool exited = false;
+    int status = 0;
+    while (!exited || master_open) {
+        struct pollfd p[4] = {
+            {.fd = pidfd, .events = exited ? 0 : POLLIN},
+            {.fd = sigfd, .events = POLLIN},
+            {.fd = master_open ? master : -1, .events = POLLIN},
+            {.fd = stdin_open ? 0 : -1, .events = POLLIN},
+        };
+        int r = poll(p, 4, exited ? 200 : -1);
+        if (r < 0 && errno != EINTR)
+            break;
+        if (r == 0 && exited)
+            break; /* output drained */
+        if (p[1].revents & POLLIN) {
+            struct signalfd_siginfo si;
+            if (read(sigfd, &si, sizeof(si)) == (ssize_t)sizeof(si) && !exited) {
+                int sig = (int)si.ssi_signo;
+                if (sig == SIGWINCH && master >= 0)
+                    cm_console_resize(0, master);
+                else if (sig != SIGCHLD && sig != SIGPIPE)
+                    kill(child, sig);
+            }
+        }
+        if (master_open && (p[2].revents & (POLLIN | POLLHUP | POLLERR)))
+            copy_fd(master, 1, &master_open);
+        if (stdin_open && (p[3].revents & (POLLIN | POLLHUP | POLLERR)))
+            copy_fd(0, master, &stdin_open);
+        if (!exited && (p[0].revents & POLLIN)) {
+            if (waitpid(child, &status, 0) == child)
+                exited = true;
+        }
+    }
+    if (!exited)
+        waitpid(child, &status, 0);
+    return status;
+}
+
+static struct cm_seccomp_bpf *compile_seccomp(const struct cm_spec *spec, struct cm_error *err)
+{
+    if (spec->seccomp_unconfined)
+        return NULL;
+    struct cm_seccomp_profile *def = NULL;
+    const struct cm_seccomp_profile *profile = spec->seccomp;
+    if (!profile) {
+        if (cm_seccomp_profile_default(&def, err) < 0)
+            return NULL;
+        profile = def;
+    }
+    struct cm_seccomp_bpf *bpf = calloc(1, sizeof(*bpf));
+    int r = bpf ? cm_seccomp_compile(profile, spec->cap_bounding | spec->cap_permitted, bpf, err)
+                : cm_err_set(err, ENOMEM, "compiling seccomp filter");
+    cm_seccomp_profile_free(def);
+    if (r < 0) {
+        if (bpf)
+            cm_seccomp_bpf_free(bpf);
+        free(bpf);
+        if (spec->seccomp_path)
+            cm_err_prefix(err, "seccomp profile %s", spec->seccomp_path);
+        return NULL;
+    }
+    return bpf;
+}
+
+int cm_container_run(struct cm_spec *spec, const char *state_root, struct cm_error *err)
+{
+    char idbuf[65];
+    if (!spec->id) {
+        random_id(idbuf);
+        spec->id = strdup(idbuf);
+        if (!spec->id)
+            return cm_err_set(err, ENOMEM, "allocating the container id");
+    }
+    if (!spec->hostname) {
+        spec->hostname = strndup(spec->id, 12);
+        if (!spec->hostname)
+            return cm_err_set(err, ENOMEM, "setting the hostname");
+    }
+    if (cm_spec_validate(spec, err) < 0 || check_rootfs(spec->rootfs, err) < 0)
+        return -1;
+
+    /* Compile before anything exists: a bad profile must leave nothing. */
+    struct cm_seccomp_bpf *bpf = compile_seccomp(spec, err);
+    if (!bpf && !spec->seccomp_unconfined)
+        return -1;
+
+    int ret = -1;
+    struct cm_userns_slot slot = {.lock_fd = -1};
+    struct cm_cgroup *cg = NULL;
+    int socks[2] = {-1, -1};
+    _cleanup_close_ int pidfd = -1, sigfd = -1, master = -1, tree = -1;
+    pid_t child = -1;
+    sigset_t fwd, old;
+    bool blocked = false;
+    struct termios saved_tio;
+    bool raw = false;
+
+    /* Per-container host id range, unless the spec brings its own maps. */
+    if ((spec->ns_new & CM_NS_USER) && spec->n_uid_map == 0) {
+        if (cm_userns_alloc(state_root, &slot, err) < 0)
+            goto out;
+        spec->uid_map = calloc(1, sizeof(struct cm_idmap));
+        spec->gid_map = calloc(1, sizeof(struct cm_idmap));
+        if (!spec->uid_map || !spec->gid_map) {
+            cm_err_set(err, ENOMEM, "allocating id maps");
+            goto out;
+        }
+        spec->uid_map[0] = (struct cm_idmap){0, slot.host_uid, slot.size};
+        spec->gid_map[0] = (struct cm_idmap){0, slot.host_gid, slot.size};
+        spec->n_uid_map = spec->n_gid_map = 1;
+    }
+
+    cm_cgroup_gc();
+    if (cm_cgroup_create(spec->id, spec->cgroups_path ? spec->cgroups_path : spec->cgroup_parent,
+                         &spec->resources, &cg, err) < 0)
+        goto out;
+
+    if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, socks) < 0) {
+        cm_err_sys(err, "creating the setup socket");
+        goto out;
+    }
+    /* Block the forwarded signals now so none is lost before signalfd. */
+    sigemptyset(&fwd);
+    for (size_t i = 0; i < ARRAY_SIZE(forwarded_signals); i++)
+        sigaddset(&fwd, forwarded_signals[i]);
+    sigaddset(&fwd, SIGCHLD);
+    sigaddset(&fwd, SIGPIPE);
+    if (sigprocmask(SIG_BLOCK, &fwd, &old) < 0) {
+        cm_err_sys(err, "blocking signals");
+        goto out;
+    }
+    blocked = true;
+
+    fflush(NULL);
+    child = (pid_t)syscall(SYS_clone, (unsigned long)clone_flags(spec->ns_new) | SIGCHLD, 0, 0, 0, 0);
+    if (child < 0) {
+        cm_err_sys(err, "creating the container process (clone)");
+        if (errno == ENOSPC || errno == EUSERS)
+            cm_err_prefix(err, "too many namespaces (user.max_*_namespaces)");
+        goto out;
+    }
+    if (child == 0) {
+        close(socks[0]);
+        struct child_ctx ctx = {.spec = spec, .sock = socks[1], .bpf = bpf};
+        child_main(&ctx);
+    }
+    close(socks[1]);
+    socks[1] = -1;
+
+    pidfd = pidfd_open(child, 0);
+    if (pidfd < 0) {
+        cm_err_sys(err, "opening a pidfd for the container");
+        goto out;
+    }
+    if ((spec->ns_new & CM_NS_USER) &&
+        cm_userns_write_maps(child, spec->uid_map, spec->n_uid_map, spec->gid_map,
+                             spec->n_gid_map, err) < 0)
+        goto out;
+    if (cm_cgroup_add_pid(cg, child, err) < 0)
+        goto out;
+    if (spec->oom_score_adj_set && cm_oom_score_adj_apply(child, spec->oom_score_adj, err) < 0)
+        goto out;
+    tree = clone_rootfs(spec, child, err);
+    if (tree == -2)
+        goto out;
+    if (sync_send(socks[0], SYNC_MAPS_DONE, 0, NULL, tree) < 0) {
+        cm_err_sys(err, "starting container setup");
+        goto out;
+    }
+    if (tree >= 0) {
+        close(tree);
+        tree = -1;
+    }
+
+    /* Setup messages until READY. */
+    for (;;) {
+        struct sync_msg m;
+        int fd = -1;
+        int r = sync_recv(socks[0], &m, &fd);
+        if (r <= 0) {
+            cm_err_set(err, 0, "container setup ended unexpectedly");
+            goto out;
+        }
+        if (m.type == SYNC_ERROR) {
+            cm_err_set(err, 0, "%s", m.text);
+            err->errnum = m.value;
+            goto out;
+        }
+        if (m.type == SYNC_CONSOLE) {
+            master = fd;
+            continue;
+        }
+        if (fd >= 0)
+            close(fd);
+        if (m.type == SYNC_READY)
+            break;
+    }
+    sigfd = signalfd(-1, &fwd, SFD_CLOEXEC);
+    if (sigfd < 0) {
+        cm_err_sys(err, "creating a signalfd");
+        goto out;
+    }
+    if (master >= 0) {
+        cm_console_raw(0, &saved_tio, &raw);
+        cm_console_resize(0, master);
+    }
+    if (sync_send(socks[0], SYNC_START, 0, NULL, -1) < 0) {
+        cm_err_sys(err, "starting the container");
+        goto out;
+    }
+    /* EOF: the exec happened (the socket is close-on-exec). */
+    {
+        struct sync_msg m;
+        int r = sync_recv(socks[0], &m, NULL);
+        if (r == 1 && m.type == SYNC_EXEC_FAILED) {
+            cm_console_restore(0, &saved_tio, raw);
+            raw = false;
+            fprintf(stderr, "casemate: %s\n", m.text);
+        } else if (r == 1 && m.type == SYNC_ERROR) {
+            cm_err_set(err, 0, "%s", m.text);
+            goto out;
+        }
+    }
+    int status = supervise(child, pidfd, sigfd, master);
+    child = -1;
+    ret = status_to_code(status);
+    if (cg && (ret == 137 || (WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL)) &&
+        cm_cgroup_oom_killed(cg)) {
+        if (spec->resources.memory_limit > 0)
+            cm_info("container %.12s was killed: out of memory: limit %lld MiB", spec->id,
+                    (long long)(spec->resources.memory_limit >> 20));
+        else
+            cm_info("container %.12s was killed: out of memory", spec->id);
+    }
+
+out:
+    cm_console_restore(0, &saved_tio, raw);
+    if (child > 0) {
+        kill(child, SIGKILL);
+        waitpid(child, NULL, 0);
+    }
+    if (socks[0] >= 0)
+        close(socks[0]);
+    if (socks[1] >= 0)
+        close(socks[1]);
+    if (cg) {
+        struct cm_error cgerr = {0};
+        if (cm_cgroup_destroy(cg, &cgerr) < 0)
+            cm_warn("removing the container's cgroup: %s", cgerr.msg);
+    }
+    cm_userns_release(&slot);
+    if (bpf) {
+        cm_seccomp_bpf_free(bpf);
+        free(bpf);
+    }
+    if (blocked)
+        sigprocmask(SIG_SETMASK, &old, NULL);
+    return ret;
+}
