@@ -1206,8 +1206,8 @@ static int parse_directives(struct parser *ps)
         char **slot = NULL;
         if (kl == 6 && !strncasecmp(s + ks, "escape", 6)) {
             if (ve - i != 1 || (s[i] != '\\' && s[i] != '`'))
-                return perr(ps, (int)ps->li + 1, "invalid escape token '%s' does not match ` or \\",
-                            "");
+                return perr(ps, (int)ps->li + 1, "%s",
+                            "invalid escape token: the escape directive takes ` or \\");
             df->escape = s[i];
             continue;
         } else if (kl == 6 && !strncasecmp(s + ks, "syntax", 6)) {

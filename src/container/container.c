@@ -141,6 +141,7 @@ static int sync_recv(int sock, struct sync_msg *m, int *fd)
 struct child_ctx {
     struct cm_spec *spec;
     int sock;
+    const int *source_fds;  /* per mount: a detached clone of the source, or -1 */
     const struct cm_seccomp_bpf *bpf; /* NULL: unconfined */
 };
 
@@ -290,6 +291,14 @@ static _Noreturn void child_main(struct child_ctx *c)
     if (sync_recv(c->sock, &m, &tree_fd) != 1 || m.type != SYNC_MAPS_DONE)
         _exit(CM_EXIT_FAILURE); /* the parent died or failed: it reports */
 
+    /* Still host uid 0 (unmapped here): the owner of the directories
+     * leading to the root filesystem, which root of the namespace may not
+     * be allowed to walk. */
+    _cleanup_close_ int rootfs_fd = open(spec->rootfs, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (rootfs_fd < 0) {
+        cm_err_sys(&err, "opening root filesystem %s", spec->rootfs);
+        child_fail(c->sock, &err);
+    }
     if (spec->ns_new & CM_NS_USER) {
         /* Become root of the new user namespace: the host uid range. */
         if (setresgid(0, 0, 0) < 0 || setgroups(0, NULL) < 0 || setresuid(0, 0, 0) < 0) {
@@ -303,10 +312,15 @@ static _Noreturn void child_main(struct child_ctx *c)
         cm_err_sys(&err, "creating the cgroup namespace");
         child_fail(c->sock, &err);
     }
-    if (cm_rootfs_setup(spec, tree_fd, &err) < 0)
+    if (cm_rootfs_setup(spec, rootfs_fd, tree_fd, c->source_fds, &err) < 0)
         child_fail(c->sock, &err);
     if (tree_fd >= 0)
         close(tree_fd);
+    close(rootfs_fd);
+    rootfs_fd = -1;
+    for (size_t i = 0; i < spec->n_mounts; i++)
+        if (c->source_fds[i] >= 0)
+            close(c->source_fds[i]);
     if (spec->ns_new & CM_NS_UTS) {
         const char *hn = spec->hostname ? spec->hostname : "casemate";
         if (sethostname(hn, strlen(hn)) < 0) {
@@ -378,6 +392,13 @@ static _Noreturn void child_main(struct child_ctx *c)
     /* The working directory is entered as the user, inside the root. */
     if (chdir(spec->cwd) < 0) {
         cm_err_sys(&err, "entering working directory %s in the container", spec->cwd);
+        child_fail(c->sock, &err);
+    }
+    /* CVE-2024-21626: a cwd reached through a leaked fd (-w /proc/self/fd/N)
+     * would sit outside the root; getcwd() then has no path for it. */
+    char cwd[4096];
+    if (!getcwd(cwd, sizeof(cwd)) || cwd[0] != '/') {
+        cm_err_set(&err, 0, "working directory %s is outside the container's root", spec->cwd);
         child_fail(c->sock, &err);
     }
     if (spec->umask_set)
@@ -605,6 +626,7 @@ int cm_container_run(struct cm_spec *spec, const char *state_root, struct cm_err
     struct cm_cgroup *cg = NULL;
     int socks[2] = {-1, -1};
     _cleanup_close_ int pidfd = -1, sigfd = -1, master = -1, tree = -1;
+    _cleanup_free_ int *source_fds = NULL;
     pid_t child = -1;
     sigset_t fwd, old;
     bool blocked = false;
@@ -624,6 +646,23 @@ int cm_container_run(struct cm_spec *spec, const char *state_root, struct cm_err
         spec->uid_map[0] = (struct cm_idmap){0, slot.host_uid, slot.size};
         spec->gid_map[0] = (struct cm_idmap){0, slot.host_gid, slot.size};
         spec->n_uid_map = spec->n_gid_map = 1;
+    }
+
+    /* Volume sources are cloned here, as host root; see rootfs.h. */
+    source_fds = calloc(spec->n_mounts + 1, sizeof(int));
+    if (!source_fds) {
+        cm_err_set(err, ENOMEM, "opening volume sources");
+        goto out;
+    }
+    for (size_t i = 0; i < spec->n_mounts; i++) {
+        const struct cm_mount *m = &spec->mounts[i];
+        source_fds[i] = -1;
+        bool bind = (m->type && !strcmp(m->type, "bind")) || (m->flags & MS_BIND);
+        if (!bind)
+            continue;
+        source_fds[i] = cm_bind_source_prepare(m, err);
+        if (source_fds[i] < 0)
+            goto out;
     }
 
     cm_cgroup_gc();
@@ -657,7 +696,8 @@ int cm_container_run(struct cm_spec *spec, const char *state_root, struct cm_err
     }
     if (child == 0) {
         close(socks[0]);
-        struct child_ctx ctx = {.spec = spec, .sock = socks[1], .bpf = bpf};
+        struct child_ctx ctx = {.spec = spec, .sock = socks[1], .bpf = bpf,
+                                .source_fds = source_fds};
         child_main(&ctx);
     }
     close(socks[1]);
@@ -759,6 +799,9 @@ out:
         close(socks[0]);
     if (socks[1] >= 0)
         close(socks[1]);
+    for (size_t i = 0; source_fds && i < spec->n_mounts; i++)
+        if (source_fds[i] >= 0)
+            close(source_fds[i]);
     if (cg) {
         struct cm_error cgerr = {0};
         if (cm_cgroup_destroy(cg, &cgerr) < 0)

@@ -16,6 +16,10 @@ const char *cm_rlimit_name(int resource);
 int cm_rlimit_parse(const char *text, struct cm_rlimit *out, struct cm_error *err);
 
 int cm_rlimits_apply(const struct cm_rlimit *limits, size_t n, struct cm_error *err);
+/* The same on another process (prlimit), e.g. from the parent before the
+ * child enters its user namespace, where raising a hard limit is still
+ * possible. Added by the rlimits module. */
+int cm_rlimits_apply_pid(pid_t pid, const struct cm_rlimit *limits, size_t n, struct cm_error *err);
 /* Write /proc/<pid>/oom_score_adj ("self" when pid is 0). */
 int cm_oom_score_adj_apply(pid_t pid, int value, struct cm_error *err);
 

@@ -2,7 +2,8 @@
  *
  * Order (each step needs the one before):
  *   1. make every mount private, so nothing we do propagates to the host;
- *   2. attach the root filesystem (a clone, so the host's copy is untouched);
+ *   2. attach the root filesystem (a clone, so the host's copy is untouched),
+ *      under a throwaway overlay when it is to be writable;
  *   3. /proc, /dev (+ pts, shm, mqueue), /sys, /tmp, /run: fresh instances;
  *   4. user mounts (volumes, --tmpfs), which may land inside the ones above;
  *   5. masked and read-only paths, after /proc and /sys exist;
@@ -169,6 +170,7 @@ static int setup_sys(int rootfd, struct cm_error *err)
                    true, err);
 }
 
+
 static uint64_t mount_attrs_of(unsigned long flags)
 {
     uint64_t a = 0;
@@ -185,15 +187,44 @@ static uint64_t mount_attrs_of(unsigned long flags)
     return a;
 }
 
-static int setup_user_mounts(const struct cm_spec *spec, int rootfd, struct cm_error *err)
+/* Attach a bind mount the parent cloned (flags already set) at its
+ * destination, a directory or a file like its source. */
+static int attach_tree(int rootfd, int tree, const struct cm_mount *m, struct cm_error *err)
+{
+    if (tree < 0)
+        return cm_err_set(err, 0, "bind mount %s: no source was prepared", m->destination);
+    struct stat st;
+    if (fstat(tree, &st) < 0)
+        return cm_err_sys(err, "checking bind mount source %s", m->source);
+    _cleanup_close_ int target = S_ISDIR(st.st_mode) ? cm_mkdir_in_root(rootfd, m->destination, 0755, err)
+                                                     : cm_mkfile_in_root(rootfd, m->destination, err);
+    if (target < 0)
+        return cm_err_prefix(err, "bind-mounting %s", m->source);
+    if (attach(tree, target) < 0)
+        return cm_err_sys(err, "bind-mounting %s onto %s", m->source, m->destination);
+    return 0;
+}
+
+int cm_bind_source_prepare(const struct cm_mount *m, struct cm_error *err)
+{
+    unsigned flags = OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | (m->recursive ? AT_RECURSIVE : 0);
+    _cleanup_close_ int tree = open_tree(AT_FDCWD, m->source, flags);
+    if (tree < 0)
+        return cm_err_sys(err, "cloning bind mount source %s", m->source);
+    if (set_attrs(tree, mount_attrs_of(m->flags), m->recursive) < 0)
+        return cm_err_sys(err, "setting mount flags on %s", m->source);
+    return TAKE_FD(tree);
+}
+
+static int setup_user_mounts(const struct cm_spec *spec, int rootfd, const int *source_fds,
+                             struct cm_error *err)
 {
     for (size_t i = 0; i < spec->n_mounts; i++) {
         const struct cm_mount *m = &spec->mounts[i];
         const char *type = m->type ? m->type : "bind";
         int r;
         if (!strcmp(type, "bind") || (m->flags & MS_BIND)) {
-            r = bind_at(rootfd, AT_FDCWD, m->source, m->destination, mount_attrs_of(m->flags),
-                        m->recursive, err);
+            r = attach_tree(rootfd, source_fds ? source_fds[i] : -1, m, err);
         } else {
             const char *source = m->source && *m->source ? m->source : type;
             _cleanup_close_ int target = cm_mkdir_in_root(rootfd, m->destination, 0755, err);
@@ -310,6 +341,48 @@ static int setup_etc_files(const struct cm_spec *spec, int rootfd, struct cm_err
     return 0;
 }
 
+/* Returns the fd of the overlay mount.
+ * --read-only=false: the container writes into an overlay whose upper
+ * layer is a size-limited tmpfs that only this mount namespace holds. The
+ * host's root filesystem is never written (so no setuid-root file can be
+ * planted in it through the idmapped root, seed 001) and a container cannot
+ * fill the host disk (seed 000). The layer is gone when the container is. */
+static int writable_overlay(const struct cm_spec *spec, int rootfs_fd, int lower_fd,
+                            struct cm_error *err)
+{
+    _cleanup_close_ int fs = fsopen("tmpfs", FSOPEN_CLOEXEC);
+    char size[32];
+    snprintf(size, sizeof(size), "%llu", (unsigned long long)spec->tmp_size);
+    if (fs < 0 || fsconfig(fs, FSCONFIG_SET_STRING, "size", size, 0) < 0 ||
+        fsconfig(fs, FSCONFIG_SET_STRING, "mode", "0755", 0) < 0 ||
+        fsconfig(fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0)
+        return cm_err_sys(err, "creating the writable layer (tmpfs)");
+    _cleanup_close_ int layer = fsmount(fs, FSMOUNT_CLOEXEC, 0);
+    if (layer < 0)
+        return cm_err_sys(err, "mounting the writable layer");
+    if (mkdirat(layer, "upper", 0755) < 0 || mkdirat(layer, "work", 0755) < 0)
+        return cm_err_sys(err, "preparing the writable layer");
+    char upper[64], work[64], lower[32];
+    cm_fd_path(lower_fd, lower);
+    snprintf(upper, sizeof(upper), "/proc/self/fd/%d/upper", layer);
+    snprintf(work, sizeof(work), "/proc/self/fd/%d/work", layer);
+    _cleanup_close_ int ov = fsopen("overlay", FSOPEN_CLOEXEC);
+    if (ov < 0)
+        return cm_err_sys(err, "creating the writable root (overlayfs)");
+    if (fsconfig(ov, FSCONFIG_SET_STRING, "lowerdir", lower, 0) < 0 ||
+        fsconfig(ov, FSCONFIG_SET_STRING, "upperdir", upper, 0) < 0 ||
+        fsconfig(ov, FSCONFIG_SET_STRING, "workdir", work, 0) < 0)
+        return cm_err_sys(err, "configuring the writable root (overlayfs)");
+    if ((spec->ns_new & CM_NS_USER) && fsconfig(ov, FSCONFIG_SET_FLAG, "userxattr", NULL, 0) < 0)
+        return cm_err_sys(err, "configuring the writable root (overlayfs userxattr)");
+    if (fsconfig(ov, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0)
+        return cm_err_sys(err, "creating the writable root (overlayfs on %s)", spec->rootfs);
+    _cleanup_close_ int mnt = fsmount(ov, FSMOUNT_CLOEXEC, 0);
+    if (mnt < 0 || attach(mnt, rootfs_fd) < 0)
+        return cm_err_sys(err, "attaching the writable root");
+    return TAKE_FD(mnt);
+}
+
 static int pivot(int rootfd, struct cm_error *err)
 {
     /* pivot_root(".", ".") stacks the old root on top of the new one; the
@@ -325,7 +398,8 @@ static int pivot(int rootfd, struct cm_error *err)
     return 0;
 }
 
-int cm_rootfs_setup(const struct cm_spec *spec, int tree_fd, struct cm_error *err)
+int cm_rootfs_setup(const struct cm_spec *spec, int rootfs_fd, int tree_fd, const int *source_fds,
+                    struct cm_error *err)
 {
     unsigned long prop = spec->rootfs_propagation ? spec->rootfs_propagation : MS_PRIVATE;
     if (mount(NULL, "/", NULL, MS_REC | prop, NULL) < 0)
@@ -333,16 +407,26 @@ int cm_rootfs_setup(const struct cm_spec *spec, int tree_fd, struct cm_error *er
 
     _cleanup_close_ int own_tree = -1;
     if (tree_fd < 0) {
-        own_tree = open_tree(AT_FDCWD, spec->rootfs, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE);
+        own_tree = open_tree(rootfs_fd, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE |
+                                                AT_EMPTY_PATH);
         if (own_tree < 0)
             return cm_err_sys(err, "cloning root filesystem %s", spec->rootfs);
         tree_fd = own_tree;
     }
-    if (move_mount(tree_fd, "", AT_FDCWD, spec->rootfs, MOVE_MOUNT_F_EMPTY_PATH) < 0)
+    if (attach(tree_fd, rootfs_fd) < 0)
         return cm_err_sys(err, "attaching root filesystem %s", spec->rootfs);
-    _cleanup_close_ int rootfd = open(spec->rootfs, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    /* The tree's fd names the attached mount itself; a lookup of the path
+     * would need search permission on host directories. */
+    _cleanup_close_ int rootfd = fcntl(tree_fd, F_DUPFD_CLOEXEC, 3);
     if (rootfd < 0)
-        return cm_err_sys(err, "opening root filesystem %s", spec->rootfs);
+        return cm_err_sys(err, "holding the root filesystem");
+    if (!spec->readonly_rootfs) {
+        int top = writable_overlay(spec, rootfs_fd, rootfd, err);
+        if (top < 0)
+            return -1;
+        close(rootfd);
+        rootfd = top;
+    }
 
     if (!spec->oci_mounts) {
         if (setup_proc(rootfd, err) < 0 || setup_dev(rootfd, spec->terminal, err) < 0 ||
@@ -356,7 +440,7 @@ int cm_rootfs_setup(const struct cm_spec *spec, int tree_fd, struct cm_error *er
         if (mount_fs(rootfd, "/run", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, data, err) < 0)
             return -1;
     }
-    if (setup_user_mounts(spec, rootfd, err) < 0)
+    if (setup_user_mounts(spec, rootfd, source_fds, err) < 0)
         return -1;
     if (mask_paths(spec, rootfd, err) < 0 || readonly_paths(spec, rootfd, err) < 0)
         return -1;

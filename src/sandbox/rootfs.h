@@ -11,11 +11,24 @@
 #include "spec/spec.h"
 #include "util/error.h"
 
-/* `tree_fd`: a detached clone of the root filesystem made by the parent
- * (idmapped through the container's user namespace when the filesystem
- * allows), or -1 to bind-mount spec->rootfs here. On success the process
- * has pivoted into the new root and its cwd is "/". */
-int cm_rootfs_setup(const struct cm_spec *spec, int tree_fd, struct cm_error *err);
+/* Host paths are opened before the child is root of its user namespace:
+ * as root of the namespace it may not walk the host directories that lead
+ * to them (their owner, host root, is unmapped there).
+ *   rootfs_fd  O_PATH fd of spec->rootfs (the mount point), opened by the
+ *              child in its own mount namespace before it became ns root
+ *   tree_fd    a detached clone of the root filesystem (idmapped through
+ *              the container's user namespace when the filesystem allows),
+ *              or -1 to clone rootfs_fd here
+ *   source_fds detached clones of the bind mounts' sources made by the
+ *              parent with their flags already set (nosuid, nodev, ...),
+ *              one per spec mount (-1 for other mounts)
+ * On success the process has pivoted into the new root, cwd "/". */
+int cm_rootfs_setup(const struct cm_spec *spec, int rootfs_fd, int tree_fd, const int *source_fds,
+                    struct cm_error *err);
+
+/* Parent side: a detached clone of a bind mount's source with its flags
+ * (nosuid, nodev, noexec, ro) set. Returns the tree fd. */
+int cm_bind_source_prepare(const struct cm_mount *m, struct cm_error *err);
 
 /* Host /dev/null opened O_PATH and checked to be the real character device
  * 1:3 (CVE-2025-31133: a masked path must never be bound to anything else). */

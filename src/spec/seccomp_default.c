@@ -15,8 +15,9 @@
  *     operations bypass seccomp entirely);
  *   - socket(2) only for an explicit list of families, without AF_VSOCK (a
  *     path to the hypervisor) and AF_ALG (the kernel crypto API, a recurring
- *     source of bugs); the family is compared on its low 32 bits, the part
- *     the kernel reads, so setting high bits cannot slip past the rule.
+ *     source of bugs), compared so that junk in the high bits of the
+ *     argument cannot slip past; and no socketcall(SYS_SOCKET) on 32-bit
+ *     x86, where the family is out of seccomp's sight.
  *
  * The profile is data (struct cm_seccomp_profile) so that the auditor and
  * `casemate spec` can print it; sandbox/seccomp.c compiles it. */
@@ -98,31 +99,30 @@ static const char *const allow_always[] = {
     NULL,
 };
 
-/* socket(2) families a container may open (include/linux/socket.h).
- * casemate: Docker allows every family but AF_VSOCK, and compares all 64
- * bits of the argument while the kernel reads an int. Here 38 (AF_ALG) and
- * 40 (AF_VSOCK) are left out, and families the kernel adds later are refused
- * until someone decides they are safe. */
-static const unsigned socket_families[] = {
-    0 /* AF_UNSPEC (fails with EAFNOSUPPORT, as outside) */,
-    1 /* AF_UNIX */, 2 /* AF_INET */, 3 /* AF_AX25 */, 4 /* AF_IPX */,
-    5 /* AF_APPLETALK */, 6 /* AF_NETROM */, 7 /* AF_BRIDGE */, 8 /* AF_ATMPVC */,
-    9 /* AF_X25 */, 10 /* AF_INET6 */, 11 /* AF_ROSE */, 12 /* AF_DECnet */,
-    13 /* AF_NETBEUI */, 14 /* AF_SECURITY */, 15 /* AF_KEY */, 16 /* AF_NETLINK */,
-    17 /* AF_PACKET */, 18 /* AF_ASH */, 19 /* AF_ECONET */, 20 /* AF_ATMSVC */,
-    21 /* AF_RDS */, 22 /* AF_SNA */, 23 /* AF_IRDA */, 24 /* AF_PPPOX */,
-    25 /* AF_WANPIPE */, 26 /* AF_LLC */, 27 /* AF_IB */, 28 /* AF_MPLS */,
-    29 /* AF_CAN */, 30 /* AF_TIPC */, 31 /* AF_BLUETOOTH */, 32 /* AF_IUCV */,
-    33 /* AF_RXRPC */, 34 /* AF_ISDN */, 35 /* AF_PHONET */, 36 /* AF_IEEE802154 */,
-    37 /* AF_CAIF */, 39 /* AF_NFC */, 41 /* AF_KCM */, 42 /* AF_QIPCRTR */,
-    43 /* AF_SMC */, 44 /* AF_XDP */, 45 /* AF_MCTP */,
+/* socket(2) families a container may open (include/linux/socket.h):
+ * AF_UNSPEC (0) to AF_CAIF (37), AF_NFC (39), AF_KCM (41) to AF_MCTP (45).
+ * casemate: Docker allows every family but AF_VSOCK; we also refuse AF_ALG
+ * (38), and families the kernel adds later until someone decides they are
+ * safe. Only "<=" and "==" are used: compared on 64 bits, they fail when
+ * high bits are set, so a family with junk in the upper half of the
+ * register (which the kernel drops, reading an int) cannot slip through as
+ * it can past Docker's "!= 40". */
+static const struct cm_scmp_arg socket_families[] = {
+    { .index = 0, .value = 37 /* AF_CAIF */, .op = CM_SCMP_CMP_LE },
+    { .index = 0, .value = 39 /* AF_NFC */, .op = CM_SCMP_CMP_EQ },
+    { .index = 0, .value = 41 /* AF_KCM */, .op = CM_SCMP_CMP_EQ },
+    { .index = 0, .value = 42 /* AF_QIPCRTR */, .op = CM_SCMP_CMP_EQ },
+    { .index = 0, .value = 43 /* AF_SMC */, .op = CM_SCMP_CMP_EQ },
+    { .index = 0, .value = 44 /* AF_XDP */, .op = CM_SCMP_CMP_EQ },
+    { .index = 0, .value = 45 /* AF_MCTP */, .op = CM_SCMP_CMP_EQ },
 };
 
 /* socketcall(2) multiplexes the socket calls of 32-bit x86 and hides their
  * arguments in memory, so seccomp cannot see socket()'s family there.
  * casemate: Docker allows socketcall whole; we allow every call but
  * SYS_SOCKET (1), so AF_VSOCK and AF_ALG stay out of 32-bit programs too.
- * 32-bit programs get socket(2) itself (x86 has had it since Linux 4.3). */
+ * 32-bit programs can use socket(2) itself (x86 has had it since 4.3); glibc
+ * builds that still go through socketcall cannot create sockets. */
 #define SYS_SOCKETCALL_SOCKET 1
 
 static const char *const n_socket[] = { "socket", NULL };
@@ -314,14 +314,11 @@ int cm_seccomp_profile_default(struct cm_seccomp_profile **out, struct cm_error 
     const struct default_rule allow = { .names = allow_always, .action = CM_SCMP_ALLOW };
     if (add_rule(p, &allow) < 0)
         return cm_err_set(err, ENOMEM, "building the default seccomp profile");
-    /* One rule per family: a single rule with several comparisons on the
-     * same argument would mean AND to libseccomp (and OR to runc). */
+    /* One rule per range: several comparisons on one argument in a single
+     * rule would be an AND for libseccomp and an OR for runc. */
     for (size_t i = 0; i < ARRAY_SIZE(socket_families); i++) {
-        const struct cm_scmp_arg a = { .index = 0, .value = 0xffffffffULL,
-                                       .value_two = socket_families[i],
-                                       .op = CM_SCMP_CMP_MASKED_EQ };
         const struct default_rule d = { .names = n_socket, .action = CM_SCMP_ALLOW,
-                                        .args = &a, .n_args = 1 };
+                                        .args = &socket_families[i], .n_args = 1 };
         if (add_rule(p, &d) < 0)
             return cm_err_set(err, ENOMEM, "building the default seccomp profile");
     }

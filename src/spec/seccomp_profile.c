@@ -151,7 +151,10 @@ static int fail(struct ctx *c, const char *path, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(what, sizeof(what), fmt, ap);
     va_end(ap);
-    return cm_err_set(c->err, EINVAL, "%s: %s: %s", c->origin, path, what);
+    cm_err_set(c->err, 0, "%s: %s: %s", c->origin, path, what);
+    if (c->err)
+        c->err->errnum = EINVAL;
+    return -1;
 }
 
 static const char *json_kind(const json_t *v)
@@ -603,11 +606,10 @@ int cm_seccomp_profile_parse(const char *json, size_t len, const char *origin,
     json_error_t jerr;
     _cleanup_(cm_json_decrefp) json_t *root = json_loadb(json, len, 0, &jerr);
     if (!root)
-        return cm_err_set(err, EINVAL, "%s: invalid JSON at line %d, column %d: %s", c.origin,
-                          jerr.line, jerr.column, jerr.text);
+        return fail(&c, "invalid JSON", "line %d, column %d: %s", jerr.line, jerr.column,
+                    jerr.text);
     if (!json_is_object(root))
-        return cm_err_set(err, EINVAL, "%s: expected a JSON object, got %s", c.origin,
-                          json_kind(root));
+        return fail(&c, "top level", "expected an object, got %s", json_kind(root));
 
     _cleanup_(profile_freep) struct cm_seccomp_profile *p = calloc(1, sizeof(*p));
     if (!p)
@@ -688,7 +690,7 @@ int cm_seccomp_profile_load_file(const char *path, struct cm_seccomp_profile **o
     if (fstat(fd, &st) < 0)
         return cm_err_sys(err, "reading seccomp profile %s", path);
     if (!S_ISREG(st.st_mode))
-        return cm_err_set(err, EINVAL, "reading seccomp profile %s: not a regular file", path);
+        return cm_err_set(err, 0, "reading seccomp profile %s: not a regular file", path);
     if (st.st_size > (off_t)PROFILE_MAX_BYTES)
         return cm_err_set(err, EFBIG, "reading seccomp profile %s: larger than %u bytes", path,
                           PROFILE_MAX_BYTES);
