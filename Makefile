@@ -22,7 +22,7 @@ APT_DEPS := build-essential pkg-config clang libclang-rt-14-dev libseccomp-dev l
             libcap-dev libcmocka-dev python3-pytest busybox-static iproute2 nftables hyperfine \
             crun runc
 
-.PHONY: all check deps unit unit-asan integration fuzz clang-check install demo rootfs clean bench
+.PHONY: man all check deps unit unit-asan integration fuzz clang-check install demo rootfs clean bench
 all: $(BUILD)/casemate
 
 $(BUILD)/casemate: $(OBJS)
@@ -78,7 +78,7 @@ deps:
 	  (apt-get update -qq || true) && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; fi
 
 check: deps
-	$(MAKE) all
+	$(MAKE) all man
 	$(MAKE) clang-check
 	$(MAKE) unit
 	$(MAKE) unit-asan
@@ -91,9 +91,18 @@ demo: deps all rootfs
 bench: all rootfs
 	sh bench/run.sh
 
-install: all
+# Man pages: casemate-run(1)'s OPTIONS come from the parser's own table.
+MAN_PAGES := $(wildcard docs/man/*.1) $(BUILD)/man/casemate-run.1
+$(BUILD)/man/casemate-run.1: docs/man/casemate-run.1.in $(BUILD)/casemate
+	@mkdir -p $(dir $@)
+	$(BUILD)/casemate run --man-options > $@.opts
+	sed -e '/@OPTIONS@/{r $@.opts' -e 'd}' $< > $@
+	rm -f $@.opts
+man: $(BUILD)/man/casemate-run.1
+
+install: all man
 	install -D -m 0755 $(BUILD)/casemate $(DESTDIR)$(PREFIX)/bin/casemate
-	for m in docs/man/*.1; do install -D -m 0644 $$m $(DESTDIR)$(PREFIX)/share/man/man1/$$(basename $$m); done
+	for m in $(MAN_PAGES); do install -D -m 0644 $$m $(DESTDIR)$(PREFIX)/share/man/man1/$$(basename $$m); done
 
 clean:
 	rm -rf $(BUILD)

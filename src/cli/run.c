@@ -12,6 +12,7 @@
 #include "container/container.h"
 #include "sandbox/caps.h"
 #include "sandbox/cgroup.h"
+#include "sandbox/portproxy.h"
 #include "sandbox/rlimits.h"
 #include "spec/seccomp_profile.h"
 #include "spec/spec.h"
@@ -25,7 +26,7 @@ enum {
     OPT_TMPFS, OPT_VOLUME, OPT_USERNS, OPT_NETWORK, OPT_RM, OPT_MEMORY, OPT_MEMORY_SWAP,
     OPT_MEMORY_RESERVATION, OPT_CPUS, OPT_CPU_SHARES, OPT_CPUSET_CPUS, OPT_CPUSET_MEMS,
     OPT_PIDS_LIMIT, OPT_BLKIO_WEIGHT, OPT_ULIMIT, OPT_OOM_SCORE_ADJ, OPT_CGROUP_PARENT,
-    OPT_TMP_SIZE, OPT_GROUP_ADD,
+    OPT_TMP_SIZE, OPT_GROUP_ADD, OPT_PUBLISH,
 };
 
 static const struct cm_option run_options[] = {
@@ -48,6 +49,7 @@ static const struct cm_option run_options[] = {
     {"userns", 0, CM_OPT_REQUIRED, "MODE", "'private' (default: own host uid range) or 'host' (no user namespace; warns)", OPT_USERNS},
     {"network", 0, CM_OPT_REQUIRED, "MODE", "'none' (default: loopback only) or 'host'", OPT_NETWORK},
     {"net", 0, CM_OPT_REQUIRED, "MODE", "Same as --network", OPT_NETWORK},
+    {"publish", 'p', CM_OPT_REQUIRED, "[IP:][HOSTPORT:]PORT", "Publish a container port; binds 127.0.0.1 unless IP is given", OPT_PUBLISH},
     {"rm", 0, CM_OPT_NONE, NULL, "Accepted for Docker compatibility: foreground containers are always removed", OPT_RM},
     {"detach", 'd', CM_OPT_NONE, NULL, "Run in the background and print the container id", OPT_DETACH},
     {"memory", 'm', CM_OPT_REQUIRED, "SIZE", "Memory limit (default 1g; -1 unlimited)", OPT_MEMORY},
@@ -367,6 +369,17 @@ static int run_option(int id, const char *arg, void *ctx)
         return 0;
     case OPT_RM:
         return 0;
+    case OPT_PUBLISH: {
+        struct cm_port port;
+        if (cm_port_parse(arg, &port, &err) < 0)
+            return cm_fail("run: %s", err.msg), -1;
+        struct cm_port *g = realloc(spec->ports, (spec->n_ports + 1) * sizeof(*g));
+        if (!g)
+            return -1;
+        spec->ports = g;
+        g[spec->n_ports++] = port;
+        return 0;
+    }
     case OPT_DETACH:
         c->detach = true;
         return 0;
@@ -437,6 +450,12 @@ static int run_option(int id, const char *arg, void *ctx)
 
 int cmd_run(int argc, char **argv)
 {
+    /* `casemate run --man-options`: the option table as roff, so the man
+     * page is generated from what the parser accepts. */
+    if (argc == 2 && !strcmp(argv[1], "--man-options")) {
+        cm_opts_man(stdout, run_options, ARRAY_SIZE(run_options));
+        return 0;
+    }
     struct cm_spec spec;
     if (cm_spec_init_defaults(&spec) < 0)
         return cm_fail("run: out of memory");

@@ -49,6 +49,7 @@
 #include "sandbox/cgroup.h"
 #include "sandbox/console.h"
 #include "sandbox/net.h"
+#include "sandbox/portproxy.h"
 #include "sandbox/rlimits.h"
 #include "sandbox/rootfs.h"
 #include "sandbox/seccomp.h"
@@ -627,7 +628,8 @@ int cm_container_run(struct cm_spec *spec, const char *state_root, struct cm_err
     int socks[2] = {-1, -1};
     _cleanup_close_ int pidfd = -1, sigfd = -1, master = -1, tree = -1;
     _cleanup_free_ int *source_fds = NULL;
-    pid_t child = -1;
+    pid_t child = -1, proxy = -1;
+    _cleanup_free_ int *port_fds = NULL;
     sigset_t fwd, old;
     bool blocked = false;
     struct termios saved_tio;
@@ -663,6 +665,23 @@ int cm_container_run(struct cm_spec *spec, const char *state_root, struct cm_err
         source_fds[i] = cm_bind_source_prepare(m, err);
         if (source_fds[i] < 0)
             goto out;
+    }
+
+    /* Published ports are bound now: a port in use fails before anything
+     * else exists. */
+    if (spec->n_ports) {
+        if (!(spec->ns_new & CM_NS_NET)) {
+            cm_err_set(err, 0, "publishing ports needs the container's own network (--network none)");
+            goto out;
+        }
+        port_fds = calloc(spec->n_ports, sizeof(int));
+        if (!port_fds || cm_ports_listen(spec->ports, spec->n_ports, port_fds, err) < 0) {
+            if (!port_fds)
+                cm_err_set(err, ENOMEM, "publishing ports");
+            free(port_fds);
+            port_fds = NULL;
+            goto out;
+        }
     }
 
     cm_cgroup_gc();
@@ -751,6 +770,11 @@ int cm_container_run(struct cm_spec *spec, const char *state_root, struct cm_err
         if (m.type == SYNC_READY)
             break;
     }
+    if (spec->n_ports) {
+        proxy = cm_ports_start_proxy(child, spec->ports, spec->n_ports, port_fds, err);
+        if (proxy < 0)
+            goto out;
+    }
     sigfd = signalfd(-1, &fwd, SFD_CLOEXEC);
     if (sigfd < 0) {
         cm_err_sys(err, "creating a signalfd");
@@ -795,6 +819,12 @@ out:
         kill(child, SIGKILL);
         waitpid(child, NULL, 0);
     }
+    if (proxy > 0) {
+        kill(proxy, SIGKILL);
+        waitpid(proxy, NULL, 0);
+    }
+    for (size_t i = 0; port_fds && i < spec->n_ports; i++)
+        close(port_fds[i]);
     if (socks[0] >= 0)
         close(socks[0]);
     if (socks[1] >= 0)

@@ -1664,7 +1664,7 @@ static json_t *caps_json(uint64_t mask)
 static json_t *rlimit_name_json(int resource)
 {
     const char *name = cm_rlimit_name(resource);
-    if (!name)
+    if (!name || !strcmp(name, "unknown"))
         return NULL;
     char buf[64];
     if (strncasecmp(name, "RLIMIT_", 7) == 0)
@@ -2308,18 +2308,19 @@ static json_t *enabled(bool on) { return json_pack("{s:b}", "enabled", on); }
 char *cm_oci_features_json(bool apparmor, bool selinux, struct cm_error *err)
 {
     _cleanup_json_ json_t *root = json_object();
-    json_t *lx = root ? child_object(root, "linux") : NULL;
-    json_t *hooks = lx ? child_array(root, "hooks") : NULL;
+    bool ok = root && put(root, "ociVersionMin", json_string("1.0.0")) == 0 &&
+              put(root, "ociVersionMax", json_string("1.2.1")) == 0;
+    json_t *hooks = ok ? child_array(root, "hooks") : NULL;
     json_t *mopts = hooks ? child_array(root, "mountOptions") : NULL;
-    json_t *ns = mopts ? child_array(lx, "namespaces") : NULL;
+    json_t *lx = mopts ? child_object(root, "linux") : NULL;
+    json_t *ns = lx ? child_array(lx, "namespaces") : NULL;
     json_t *caps = ns ? child_array(lx, "capabilities") : NULL;
     json_t *seccomp = caps ? child_object(lx, "seccomp") : NULL;
     json_t *actions = seccomp ? child_array(seccomp, "actions") : NULL;
     json_t *ops = actions ? child_array(seccomp, "operators") : NULL;
     json_t *archs = ops ? child_array(seccomp, "archs") : NULL;
     json_t *flags = archs ? child_array(seccomp, "knownFlags") : NULL;
-    bool ok = flags && put(root, "ociVersionMin", json_string("1.0.0")) == 0 &&
-              put(root, "ociVersionMax", json_string("1.2.1")) == 0;
+    ok = flags != NULL;
     for (int k = 0; ok && k < CM_HOOK_KIND_COUNT; k++)
         ok = append(hooks, json_string(hook_names[k])) == 0;
     static const char *const other_opts[] = {"bind", "rbind", "idmap", "ridmap", "defaults"};

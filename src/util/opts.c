@@ -106,3 +106,37 @@ int cm_opts_parse(const struct cm_option *opts, size_t n_opts, int argc, char **
     }
     return optind;
 }
+
+static void roff_escaped(FILE *out, const char *s)
+{
+    for (; *s; s++) {
+        if (*s == '-' || *s == '\\')
+            fputc('\\', out);
+        fputc(*s, out);
+    }
+}
+
+void cm_opts_man(FILE *out, const struct cm_option *opts, size_t n_opts)
+{
+    for (size_t i = 0; i < n_opts; i++) {
+        const struct cm_option *o = &opts[i];
+        fputs(".TP\n", out);
+        if (o->short_name)
+            fprintf(out, "\\fB\\-%c\\fR, ", o->short_name);
+        fputs("\\fB\\-\\-", out);
+        roff_escaped(out, o->long_name);
+        fputs("\\fR", out);
+        if (o->arg == CM_OPT_REQUIRED) {
+            fputs(" \\fI", out);
+            roff_escaped(out, o->metavar ? o->metavar : "VALUE");
+            fputs("\\fR", out);
+        } else if (o->arg == CM_OPT_OPTIONAL) {
+            fputs("[=\\fI", out);
+            roff_escaped(out, o->metavar ? o->metavar : "true|false");
+            fputs("\\fR]", out);
+        }
+        fputc('\n', out);
+        roff_escaped(out, o->help);
+        fputs(".\n", out);
+    }
+}

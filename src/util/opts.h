@@ -31,6 +31,9 @@ int cm_opts_parse(const struct cm_option *opts, size_t n_opts, int argc, char **
 void cm_opts_help(FILE *out, const char *cmd, const char *usage, const char *summary,
                   const struct cm_option *opts, size_t n_opts);
 
+/* The same table as roff, for the man page's OPTIONS section. */
+void cm_opts_man(FILE *out, const struct cm_option *opts, size_t n_opts);
+
 /* "true"/"false"/"1"/"0"/NULL(=true) -> 1/0; -1 if neither. */
 int cm_opt_bool(const char *arg);
 

@@ -83,7 +83,7 @@ def test_cve_2021_30465_mount_targets_resolve_inside_the_root(tmp_rootfs, tmp_pa
     (host_dir / "hostfile").write_text("host")
     vol = tmp_path / "vol"
     vol.mkdir()
-    (vol / "marker").write_text("volume")
+    (vol / "marker").write_text("volume\n")
     # /data -> ../../../../../../.. /etc : up and out, then into /etc
     os.symlink("../../../../../../../../etc", tmp_rootfs / "data")
     # /cache -> an absolute path that exists on the host and in the image
@@ -144,7 +144,7 @@ def test_openat2_fallback_resolves_inside_too(tmp_rootfs, tmp_path):
     walk must keep targets inside the root as well."""
     vol = tmp_path / "vol"
     vol.mkdir()
-    (vol / "marker").write_text("volume")
+    (vol / "marker").write_text("volume\n")
     os.symlink("../../../../../../../../etc", tmp_rootfs / "data")
     env = dict(os.environ, CASEMATE_TEST_NO_OPENAT2="1")
     p = run("run", "-v", f"{vol}:/data", tmp_rootfs, "cat", "/etc/marker", check=0, env=env)

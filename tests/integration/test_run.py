@@ -350,3 +350,54 @@ def test_userns_host_warns(rootfs):
     p = run("run", "--userns=host", rootfs, "cat", "/proc/self/uid_map", check=0)
     assert "warning" in p.stderr
     assert p.stdout.split()[:3] == ["0", "0", "4294967295"]
+
+
+# ---------------------------------------------------------- published ports
+
+def _listening(port):
+    """Local addresses listening on `port` (host network namespace)."""
+    found = []
+    with open("/proc/net/tcp") as f:
+        for line in f.readlines()[1:]:
+            local, state = line.split()[1], line.split()[3]
+            addr, p = local.split(":")
+            if state == "0A" and int(p, 16) == port:
+                found.append(".".join(str(int(addr[i:i + 2], 16)) for i in (6, 4, 2, 0)))
+    return found
+
+
+@pytest.mark.parametrize("spec,addr", [("18081:8080", "127.0.0.1"),
+                                       ("127.0.0.1:18082:8080", "127.0.0.1")])
+def test_publish_port_on_chosen_interface(rootfs, spec, addr):
+    """Seed 000: publish only the needed port, on a chosen interface; the
+    default interface is loopback, never all of them."""
+    import socket
+    hostport = int(spec.split(":")[-2])
+    p = subprocess.Popen([CASEMATE, "run", "-p", spec, rootfs, "/bin/sh", "-c",
+                          "echo hello-from-container | nc -l -p 8080"],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.time() + 10
+        while not _listening(hostport) and time.time() < deadline:
+            time.sleep(0.05)
+        assert _listening(hostport) == [addr]
+        data = b""
+        deadline = time.time() + 10
+        while b"hello" not in data and time.time() < deadline:
+            try:
+                s = socket.create_connection(("127.0.0.1", hostport), timeout=5)
+                data = s.recv(100)
+                s.close()
+            except OSError:
+                time.sleep(0.1)
+        assert data == b"hello-from-container\n"
+        p.communicate(timeout=20)
+        assert p.returncode == 0
+    finally:
+        p.kill()
+        p.communicate()
+
+
+def test_publish_port_bad_spec(rootfs):
+    p = run("run", "-p", "1.2.3:80:80", rootfs, "true", check=125)
+    assert "IP address" in p.stderr

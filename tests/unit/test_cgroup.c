@@ -306,7 +306,7 @@ static void test_limits_written(void **state)
     assert_false(exists(path));
 
     /* A child that joins runs on CPU 0 only. */
-    int fd;
+    int fd = -1;
     F.child[0] = spawn(body_sleep, &fd);
     assert_int_equal(cm_cgroup_add_pid(F.cg, F.child[0], &err), 0);
     go(fd);
@@ -358,7 +358,7 @@ static void test_pids_enforced(void **state)
     r.pids_limit = 4;
     struct cm_error err;
     assert_int_equal(cm_cgroup_create("cgtest-pids", NULL, &r, &F.cg, &err), 0);
-    int fd;
+    int fd = -1;
     F.child[0] = spawn(body_forker, &fd);
     assert_int_equal(cm_cgroup_add_pid(F.cg, F.child[0], &err), 0);
     go(fd);
@@ -384,7 +384,7 @@ static void test_pids_enforced(void **state)
 static void check_freeze(const char *what)
 {
     struct cm_error err;
-    int fd;
+    int fd = -1;
     F.child[0] = spawn(body_spin, &fd);
     assert_int_equal(cm_cgroup_add_pid(F.cg, F.child[0], &err), 0);
     go(fd);
@@ -443,7 +443,7 @@ static void test_stats(void **state)
     r.pids_limit = 10;
     struct cm_error err;
     assert_int_equal(cm_cgroup_create("cgtest-stats", NULL, &r, &F.cg, &err), 0);
-    int fd;
+    int fd = -1;
     F.child[0] = spawn(body_hog, &fd);
     assert_int_equal(cm_cgroup_add_pid(F.cg, F.child[0], &err), 0);
     go(fd);
@@ -477,7 +477,7 @@ static void test_oom(void **state)
     r.memory_swap = 16LL << 20;
     struct cm_error err;
     assert_int_equal(cm_cgroup_create("cgtest-oom", NULL, &r, &F.cg, &err), 0);
-    int fd;
+    int fd = -1;
     F.child[0] = spawn(body_oom, &fd);
     assert_int_equal(cm_cgroup_add_pid(F.cg, F.child[0], &err), 0);
     go(fd);
@@ -503,7 +503,7 @@ static void test_destroy_live_child(void **state)
     assert_int_equal(cm_cgroup_create("cgtest-destroy", NULL, &r, &F.cg, &err), 0);
     _cleanup_free_ char *desc = cm_cgroup_describe(F.cg);
     assert_non_null(desc);
-    int fd;
+    int fd = -1;
     F.child[0] = spawn(body_sleep, &fd);
     assert_int_equal(cm_cgroup_add_pid(F.cg, F.child[0], &err), 0);
     go(fd);
@@ -585,7 +585,7 @@ static void test_gc_keeps_populated(void **state)
     /* A dead owner but a live process: gc must leave it (and the process). */
     int p[2];
     assert_int_equal(pipe(p), 0);
-    int fd;
+    int fd = -1;
     F.child[0] = spawn(body_sleep, &fd);
     pid_t pid = fork();
     if (pid == 0) {
@@ -707,7 +707,7 @@ static void test_cgroup_parent(void **state)
     /* a cpuset parent made on the way can take tasks */
     const char *cs = cm_cgroup_dir(F.cg, "cpuset");
     if (cs) {
-        int fd;
+        int fd = -1;
         F.child[0] = spawn(body_sleep, &fd);
         assert_int_equal(cm_cgroup_add_pid(F.cg, F.child[0], &err), 0);
         go(fd);
@@ -746,7 +746,7 @@ static void test_v2_backend(void **state)
     assert_null(cm_cgroup_dir(F.cg, "memory"));
     assert_null(cm_cgroup_dir(F.cg, "freezer"));
 
-    int fd;
+    int fd = -1;
     F.child[0] = spawn(body_spin, &fd);
     assert_int_equal(cm_cgroup_add_pid(F.cg, F.child[0], &err), 0);
     char want[128];
