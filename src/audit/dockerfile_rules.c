@@ -208,8 +208,8 @@ struct dfctx {
     bool *in_final; /* per stage: the final stage or one it builds on */
 };
 
-/* Every evidence string goes through cm_redact: it is copied from the
- * Dockerfile and may hold a value we did not recognise as a secret. */
+/* cm_report_add runs every evidence string through cm_redact: it is copied
+ * from the Dockerfile and may hold a value we did not recognise as a secret. */
 __attribute__((format(printf, 4, 5))) static void add(struct dfctx *c, int rule, int line,
                                                       const char *fmt, ...)
 {
@@ -218,9 +218,7 @@ __attribute__((format(printf, 4, 5))) static void add(struct dfctx *c, int rule,
     va_start(ap, fmt);
     vsnprintf(buf, sizeof(buf), fmt, ap);
     va_end(ap);
-    _cleanup_free_ char *red = cm_redact(buf);
-    if (cm_report_add(c->r, &cm_dockerfile_rules[rule], c->path, line, NULL, "%s",
-                      red ? red : buf) < 0)
+    if (cm_report_add(c->r, &cm_dockerfile_rules[rule], c->path, line, NULL, "%s", buf) < 0)
         c->oom = true;
 }
 

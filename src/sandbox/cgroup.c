@@ -41,6 +41,7 @@ struct cm_cgroup {
     enum cm_cgroup_layout layout;
     struct cg_hier h[CG_MAX_HIER];
     size_t n;
+    char v2_note[512]; /* why a v2 controller could not be enabled */
 };
 
 /* A mounted hierarchy and the cgroup casemate runs in there. */
@@ -553,14 +554,15 @@ void cm_resources_keep_all(struct cm_resources *res)
 
 /* A limit the host cannot enforce: an error, unless it is casemate's own
  * default (then skipped: the user did not ask for it). */
-static int missing(const char *flag, const char *ctrl, bool is_default, struct cm_error *err)
+static int missing(const struct cm_cgroup *cg, const char *flag, const char *ctrl, bool is_default,
+                   struct cm_error *err)
 {
     if (is_default) {
         cm_debug("cgroup: %s controller not available: default %s not applied", ctrl, flag);
         return 0;
     }
-    return cm_err_set(err, 0, "cannot apply %s: the %s cgroup controller is not available on this host",
-                      flag, ctrl);
+    return cm_err_set(err, 0, "cannot apply %s: the %s cgroup controller is not available on this host%s%s",
+                      flag, ctrl, cg->v2_note[0] ? " (" : "", cg->v2_note[0] ? cg->v2_note : "");
 }
 
 static int apply_memory(struct cm_cgroup *cg, const struct cm_resources *res, bool creating,
@@ -568,7 +570,8 @@ static int apply_memory(struct cm_cgroup *cg, const struct cm_resources *res, bo
 {
     int64_t limit = res->memory_limit;
     int64_t swap = res->memory_swap;
-    bool set_limit = limit != CM_RES_KEEP;
+    /* 0 means "not given", as in Docker: never a zero-byte limit. */
+    bool set_limit = limit != CM_RES_KEEP && limit != 0;
     bool set_res = res->memory_reservation >= 0;
     if (swap >= 0 && set_limit && limit > 0 && swap < limit)
         return cm_err_set(err, 0, "--memory-swap (%" PRId64 ") must be at least --memory (%" PRId64 ")",
@@ -583,11 +586,11 @@ static int apply_memory(struct cm_cgroup *cg, const struct cm_resources *res, bo
     struct cg_hier *h = find_ctrl(cg, "memory");
     if (!h) {
         if (set_limit && limit != -1 &&
-            missing("-m/--memory", "memory", creating && limit == CM_DEFAULT_MEMORY_LIMIT, err) < 0)
+            missing(cg, "-m/--memory", "memory", creating && limit == CM_DEFAULT_MEMORY_LIMIT, err) < 0)
             return -1;
-        if (set_res && missing("--memory-reservation", "memory", false, err) < 0)
+        if (set_res && missing(cg, "--memory-reservation", "memory", false, err) < 0)
             return -1;
-        if (explicit_swap && swap != -1 && missing("--memory-swap", "memory", false, err) < 0)
+        if (explicit_swap && swap != -1 && missing(cg, "--memory-swap", "memory", false, err) < 0)
             return -1;
         return 0;
     }
@@ -665,7 +668,7 @@ static uint64_t shares_to_weight(uint64_t shares)
 
 static int apply_cpu(struct cm_cgroup *cg, const struct cm_resources *res, struct cm_error *err)
 {
-    bool set_quota = res->cpu_quota != CM_RES_KEEP;
+    bool set_quota = res->cpu_quota != CM_RES_KEEP && res->cpu_quota != 0;
     bool set_period = res->cpu_period != 0;
     bool set_shares = res->cpu_shares != 0;
     if (!set_quota && !set_period && !set_shares)
@@ -673,9 +676,9 @@ static int apply_cpu(struct cm_cgroup *cg, const struct cm_resources *res, struc
     struct cg_hier *h = find_ctrl(cg, "cpu");
     if (!h) {
         if ((set_quota && res->cpu_quota > 0) || set_period)
-            return missing("--cpus", "cpu", false, err);
+            return missing(cg, "--cpus", "cpu", false, err);
         if (set_shares)
-            return missing("--cpu-shares", "cpu", false, err);
+            return missing(cg, "--cpu-shares", "cpu", false, err);
         return 0;
     }
     if (h->version == 1) {
@@ -725,7 +728,7 @@ static int apply_cpuset(struct cm_cgroup *cg, const struct cm_resources *res, st
         return 0;
     struct cg_hier *h = find_ctrl(cg, "cpuset");
     if (!h)
-        return missing(res->cpuset_cpus ? "--cpuset-cpus" : "--cpuset-mems", "cpuset", false, err);
+        return missing(cg, res->cpuset_cpus ? "--cpuset-cpus" : "--cpuset-mems", "cpuset", false, err);
     if (res->cpuset_cpus && cg_write(h->dir, "cpuset.cpus", res->cpuset_cpus, err) < 0)
         return cm_err_prefix(err, "setting --cpuset-cpus %s", res->cpuset_cpus);
     if (res->cpuset_mems && cg_write(h->dir, "cpuset.mems", res->cpuset_mems, err) < 0)
@@ -740,12 +743,12 @@ static int apply_pids(struct cm_cgroup *cg, const struct cm_resources *res, bool
         return 0;
     struct cg_hier *h = find_ctrl(cg, "pids");
     if (!h) {
-        if (res->pids_limit < 0)
+        if (res->pids_limit <= 0)
             return 0;
-        return missing("--pids-limit", "pids", creating && res->pids_limit == CM_DEFAULT_PIDS_LIMIT, err);
+        return missing(cg, "--pids-limit", "pids", creating && res->pids_limit == CM_DEFAULT_PIDS_LIMIT, err);
     }
     char v[32];
-    if (res->pids_limit < 0)
+    if (res->pids_limit <= 0) /* 0 is unlimited too, as in Docker */
         snprintf(v, sizeof(v), "max");
     else
         snprintf(v, sizeof(v), "%" PRId64, res->pids_limit);
@@ -764,7 +767,7 @@ static int apply_blkio(struct cm_cgroup *cg, const struct cm_resources *res, str
     if (!h)
         h = find_ctrl(cg, "io");
     if (!h)
-        return missing("--blkio-weight", "blkio/io", false, err);
+        return missing(cg, "--blkio-weight", "blkio/io", false, err);
     static const char *const v1_files[] = {"blkio.weight", "blkio.bfq.weight"};
     static const char *const v2_files[] = {"io.bfq.weight", "io.weight"};
     const char *const *files = h->version == 1 ? v1_files : v2_files;
@@ -861,7 +864,7 @@ static int make_dirs(const char *start, const char *path, bool cpuset, struct cm
 /* Enable the controllers casemate uses in every subtree_control from `start`
  * down to the parent of `dir`; what cannot be enabled is left out (and a
  * limit that needs it fails later, naming it). */
-static void v2_enable(const char *start, const char *dir)
+static void v2_enable(struct cm_cgroup *cg, const char *start, const char *dir)
 {
     _cleanup_free_ char *p = strdup(dir);
     if (!p)
@@ -881,9 +884,18 @@ static void v2_enable(const char *start, const char *dir)
                 continue;
             char v[32];
             snprintf(v, sizeof(v), "+%s", v2_wanted[i]);
-            if (cg_write_raw(p, "cgroup.subtree_control", v) < 0)
-                cm_debug("cgroup: cannot enable %s in %s/cgroup.subtree_control: %s", v2_wanted[i], p,
-                         strerror(errno));
+            if (cg_write_raw(p, "cgroup.subtree_control", v) < 0 && !cg->v2_note[0]) {
+                /* EBUSY: cgroup v2 lets a cgroup with processes of its own
+                 * hand no domain controller to its children. */
+                if (errno == EBUSY)
+                    snprintf(cg->v2_note, sizeof(cg->v2_note),
+                             "%s cannot delegate it: that cgroup has processes of its own; run casemate "
+                             "from a cgroup without other processes or give --cgroup-parent)",
+                             p);
+                else
+                    snprintf(cg->v2_note, sizeof(cg->v2_note), "enabling it in %s/cgroup.subtree_control: %s)",
+                             p, strerror(errno));
+            }
         }
         *s = save;
         if (!save)
@@ -968,7 +980,7 @@ static int create_on(const struct cg_host *host, const char *id, const char *par
         h->dir = TAKE_PTR(dir);
         cg->n++;
         if (m->version == 2) {
-            v2_enable(start, h->dir);
+            v2_enable(cg, start, h->dir);
             char *c = cg_read(h->dir, "cgroup.controllers");
             if (!c)
                 return cm_err_sys(err, "reading %s/cgroup.controllers", h->dir);

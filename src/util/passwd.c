@@ -129,8 +129,8 @@ static char *trim(char *s)
 
 /* Call `fn` for each well-formed line (name and numeric id present) with its
  * fields, until it returns non-zero. Comments, blank lines, NIS "+"/"-"
- * entries and lines with a non-numeric id are skipped. The buffer is
- * modified. */
+ * entries and lines with a non-numeric id are skipped. The buffer is cut
+ * up in place, so each file is walked once. */
 typedef int (*line_fn)(char **fields, size_t n, uint32_t id, void *ctx);
 
 static int each_entry(struct db *d, size_t min_fields, size_t max_fields, line_fn fn, void *ctx)

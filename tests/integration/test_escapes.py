@@ -2,6 +2,7 @@
 casemate with a hostile root filesystem or setup; each must fail."""
 import hashlib
 import os
+import signal
 import subprocess
 
 from conftest import CASEMATE, ROOTFS, run
@@ -47,7 +48,8 @@ def test_cve_2019_5736_casemate_runs_from_a_sealed_memfd(rootfs):
     before = sha256(CASEMATE)
     p = subprocess.Popen([CASEMATE, "run", "--init", "--cap-add=ALL", rootfs, "/bin/sh", "-c",
                           "readlink /proc/1/exe; echo pwned > /proc/1/exe; echo write=$?; "
-                          "cat /bin/busybox > /proc/1/exe; echo write2=$?; echo ready; sleep 5"],
+                          "cat /bin/busybox > /proc/1/exe; echo write2=$?; "
+                          "trap 'exit 0' TERM; echo ready; while :; do sleep 0.1; done"],
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     out = ""
     while "ready" not in out:
@@ -66,7 +68,7 @@ def test_cve_2019_5736_casemate_runs_from_a_sealed_memfd(rootfs):
             except OSError:
                 pass
     init_exe = os.readlink(f"/proc/{init_pid}/exe")
-    p.kill()
+    p.send_signal(signal.SIGTERM)
     p.communicate(timeout=20)
     assert exe.startswith("/memfd:casemate"), exe
     assert init_exe.startswith("/memfd:casemate"), init_exe

@@ -266,6 +266,31 @@ def test_container_killed_with_sigkill_leaves_nothing(rootfs):
     assert p.returncode == 137
 
 
+def test_casemate_killed_with_sigkill_takes_its_container_and_the_next_run_cleans_up(rootfs):
+    """A SIGKILLed casemate cannot clean up: its container dies with it
+    (parent-death signal) and the next casemate removes the stale cgroup."""
+    p = subprocess.Popen([CASEMATE, "run", rootfs, "/bin/sh", "-c", "echo ready; sleep 100"],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert p.stdout.readline().strip() == "ready"
+    kids = [pid for pid in os.listdir("/proc") if pid.isdigit() and _ppid(pid) == p.pid]
+    assert kids
+    p.kill()
+    p.communicate(timeout=20)
+    deadline = time.time() + 10
+    while any(os.path.exists(f"/proc/{k}") for k in kids) and time.time() < deadline:
+        time.sleep(0.05)
+    assert not any(os.path.exists(f"/proc/{k}") for k in kids), "container outlived casemate"
+    run("run", rootfs, "true", check=0)  # garbage-collects the stale cgroup
+
+
+def _ppid(pid):
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return int(f.read().rsplit(")", 1)[1].split()[1])
+    except OSError:
+        return -1
+
+
 # --------------------------------------------------------------- terminal
 
 def test_tty_allocates_a_terminal_inside(rootfs):
