@@ -60,7 +60,7 @@ const struct cm_rule cm_config_rules[] = {
         "no user namespace: root in the container is root on the host",
         "Use a user namespace (casemate's default; dockerd --userns-remap=default), and "
         "never --userns=host",
-        "CIS 2.8; CIS 5.30; seed 001; seed 003"},
+        "CIS 2.9; CIS 5.30; seed 001; seed 003"},
     [R_SECCOMP] = {"CM-CFG-006", "seccomp-unconfined", CM_SEV_HIGH,
         "seccomp is disabled (seccomp=unconfined)",
         "Remove --security-opt seccomp=unconfined; give a custom profile with "
@@ -70,7 +70,7 @@ const struct cm_rule cm_config_rules[] = {
         "no_new_privs is off: setuid binaries can raise privileges",
         "--security-opt no-new-privileges (casemate's default), or "
         "\"no-new-privileges\": true in daemon.json",
-        "CIS 5.25; seed 002"},
+        "CIS 5.25; CIS 2.14; seed 002"},
     [R_WRITABLE_ROOTFS] = {"CM-CFG-008", "writable-rootfs", CM_SEV_LOW,
         "root filesystem is writable",
         "--read-only, with --tmpfs /tmp for scratch space and volumes for data",

@@ -66,6 +66,7 @@ static void sb_free(struct sbuf *b)
 {
     free(b->s);
     b->s = NULL;
+    b->len = b->cap = 0;
 }
 
 /* Append one element to a growable array; -1 on ENOMEM. */
@@ -976,7 +977,10 @@ static int parse_kvs(struct parser *ps, struct cm_df_instr *in)
 static int parse_stage(struct parser *ps, struct cm_df_instr *in)
 {
     struct cm_dockerfile *df = ps->df;
-    if (in->n_args != 1 && !(in->n_args == 3 && strcasecmp(in->args[1], "as") == 0))
+    /* FROM $UNSET expands to nothing: an unknown base, not a syntax error */
+    bool unresolved = in->n_args == 0 && strchr(in->raw, '$');
+    if (!unresolved && in->n_args != 1 &&
+        !(in->n_args == 3 && strcasecmp(in->args[1], "as") == 0))
         return perr(ps, in->line, "%s", "FROM requires either one or three arguments");
     if (grow((void **)&df->stages, &df->n_stages, sizeof(*df->stages)) < 0)
         return cm_err_set(ps->err, ENOMEM, "parsing %s", ps->path);
@@ -990,7 +994,7 @@ static int parse_stage(struct parser *ps, struct cm_df_instr *in)
     st->line = in->line;
     st->first = df->n;
     st->end = df->n + 1;
-    st->base = strdup(in->args[0]);
+    st->base = strdup(unresolved ? "" : in->args[0]);
     if (!st->base)
         return cm_err_set(ps->err, ENOMEM, "parsing %s", ps->path);
     if (in->n_args == 3) {

@@ -18,7 +18,11 @@ extern struct cm_globals cm_globals;
 
 #define CM_DEFAULT_STATE_ROOT "/run/casemate"
 
+struct cm_spec;
 int cmd_run(int argc, char **argv);        /* cli/run.c */
+/* `run`'s flags into a spec (argv[0] = "run"): 0, 1 after --help, -1 after
+ * a message. */
+int cm_run_parse(int argc, char **argv, struct cm_spec *spec, bool *detach, bool quiet);
 int cmd_create(int argc, char **argv);     /* cli/oci.c */
 int cmd_start(int argc, char **argv);
 int cmd_spec(int argc, char **argv);
@@ -28,7 +32,7 @@ int cmd_list(int argc, char **argv);       /* cli/lifecycle.c */
 int cmd_state(int argc, char **argv);
 int cmd_kill(int argc, char **argv);
 int cmd_delete(int argc, char **argv);
-int cmd_exec(int argc, char **argv);
+int cmd_exec(int argc, char **argv);       /* cli/exec.c */
 int cmd_update(int argc, char **argv);
 int cmd_pause(int argc, char **argv);
 int cmd_resume(int argc, char **argv);

@@ -1,6 +1,9 @@
 /* run.c: `casemate run [OPTIONS] ROOTFS [COMMAND [ARG...]]`, Docker's flags
  * turned into a spec with casemate's hardened defaults. */
 #include <errno.h>
+#include <fcntl.h>
+#include <sys/wait.h>
+#include <unistd.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,6 +13,7 @@
 
 #include "cli/commands.h"
 #include "container/container.h"
+#include "container/state.h"
 #include "sandbox/caps.h"
 #include "sandbox/cgroup.h"
 #include "sandbox/portproxy.h"
@@ -448,25 +452,22 @@ static int run_option(int id, const char *arg, void *ctx)
     return cm_fail("run: internal error: unhandled option %d", id), -1;
 }
 
-int cmd_run(int argc, char **argv)
+/* Parse `run` flags and arguments (argv[0] = "run") into a spec with
+ * casemate's defaults. Returns 0, 1 when --help was printed, -1 after a
+ * message. Also used by `exec`, which rebuilds a container's spec from the
+ * command line its `run -d` was given. `quiet` silences the warnings. */
+int cm_run_parse(int argc, char **argv, struct cm_spec *spec, bool *detach, bool quiet)
 {
-    /* `casemate run --man-options`: the option table as roff, so the man
-     * page is generated from what the parser accepts. */
-    if (argc == 2 && !strcmp(argv[1], "--man-options")) {
-        cm_opts_man(stdout, run_options, ARRAY_SIZE(run_options));
-        return 0;
-    }
-    struct cm_spec spec;
-    if (cm_spec_init_defaults(&spec) < 0)
-        return cm_fail("run: out of memory");
-    struct run_ctx ctx = {.spec = &spec};
-    int ret = CM_EXIT_FAILURE;
+    if (cm_spec_init_defaults(spec) < 0)
+        return cm_fail("run: out of memory"), -1;
+    struct run_ctx ctx = {.spec = spec};
+    int ret = -1;
     struct cm_error err = {0};
 
     int first = cm_opts_parse(run_options, ARRAY_SIZE(run_options), argc, argv, "run", run_usage,
                               run_summary, run_option, &ctx);
     if (first == -2) {
-        ret = 0;
+        ret = 1;
         goto out;
     }
     if (first < 0)
@@ -475,8 +476,8 @@ int cmd_run(int argc, char **argv)
         cm_fail("run: no root filesystem given (usage: casemate run %s)", run_usage);
         goto out;
     }
-    if (ctx.detach) {
-        cm_fail("run: --detach is not available yet; run in the foreground");
+    if (ctx.detach && (spec->terminal || spec->interactive)) {
+        cm_fail("run: -d cannot be combined with -t or -i; use 'casemate exec -t' to get a shell");
         goto out;
     }
     char real[PATH_MAX];
@@ -489,51 +490,222 @@ int cmd_run(int argc, char **argv)
         cm_fail("run: root filesystem %s is a symlink; give the real directory (%s)", argv[first], real);
         goto out;
     }
-    spec.rootfs = strdup(real);
+    spec->rootfs = strdup(real);
+    if (!spec->rootfs)
+        goto oom;
+    /* The command line is recorded for `exec` (cli/exec.c), which parses it
+     * again from anywhere: keep the root filesystem absolute there. */
+    argv[first] = spec->rootfs;
     if (first + 1 < argc) {
         for (int i = first + 1; i < argc; i++)
-            if (cm_strv_append(&spec.args, argv[i]) < 0)
+            if (cm_strv_append(&spec->args, argv[i]) < 0)
                 goto oom;
-    } else if (cm_strv_append(&spec.args, "/bin/sh") < 0) {
+    } else if (cm_strv_append(&spec->args, "/bin/sh") < 0) {
         goto oom;
     }
 
     uint64_t caps = 0;
-    if (spec.privileged) {
+    if (spec->privileged) {
         caps = cm_cap_all_mask();
-        spec.seccomp_unconfined = true;
-        cm_warn("--privileged: the container gets every capability and no seccomp filter; "
-                "it still runs in its own user namespace, but prefer --cap-add for what it needs");
+        spec->seccomp_unconfined = true;
+        if (!quiet)
+            cm_warn("--privileged: the container gets every capability and no seccomp filter; "
+                    "it still runs in its own user namespace, but prefer --cap-add for what it needs");
     }
     if (cm_caps_apply_flags(&caps, ctx.cap_add, ctx.cap_drop, &err) < 0) {
         cm_fail("run: %s", err.msg);
         goto out;
     }
-    spec.cap_bounding = spec.cap_effective = spec.cap_permitted = caps;
-    spec.ambient_for_nonroot = true;
-    if (spec.seccomp_unconfined && !spec.privileged)
+    spec->cap_bounding = spec->cap_effective = spec->cap_permitted = caps;
+    spec->ambient_for_nonroot = true;
+    if (!quiet && spec->seccomp_unconfined && !spec->privileged)
         cm_warn("seccomp=unconfined: the container runs without a seccomp filter; "
                 "every system call reaches the kernel");
-    if (ctx.userns_host)
+    if (!quiet && ctx.userns_host)
         cm_warn("--userns=host: no user namespace; root in the container is root on the host");
-    if (spec.terminal) {
+    if (spec->terminal) {
         bool has_term = false;
-        for (char **e = spec.env; e && *e; e++)
+        for (char **e = spec->env; e && *e; e++)
             has_term |= !strncmp(*e, "TERM=", 5);
-        if (!has_term && cm_env_set(&spec.env, "TERM=xterm") < 0)
+        if (!has_term && cm_env_set(&spec->env, "TERM=xterm") < 0)
             goto oom;
     }
-    ret = cm_container_run(&spec, cm_globals.root, &err);
-    if (ret < 0) {
-        cm_err_print(&err);
-        ret = CM_EXIT_FAILURE;
-    }
+    if (detach)
+        *detach = ctx.detach;
+    ret = 0;
     goto out;
 oom:
     cm_fail("run: out of memory");
 out:
     cm_strv_free(ctx.cap_add);
     cm_strv_free(ctx.cap_drop);
+    return ret;
+}
+
+/* ------------------------------------------------------------ detached */
+
+struct supervisor {
+    const char *root;
+    struct cm_spec *spec;
+    char **argv;
+    int report_fd;  /* to the `run -d` that waits; -1 once told */
+    char created[64];
+};
+
+static void report(struct supervisor *sv, const char *text)
+{
+    if (sv->report_fd < 0)
+        return;
+    size_t len = strlen(text);
+    if (write(sv->report_fd, text, len) != (ssize_t)len)
+        cm_debug("run -d: the waiting command is gone");
+    close(sv->report_fd);
+    sv->report_fd = -1;
+}
+
+static int save_state(struct supervisor *sv, enum cm_status status, pid_t pid, struct cm_cgroup *cg,
+                      int exit_status, bool exited, bool oom, struct cm_error *err)
+{
+    _cleanup_free_ char *cgdesc = cg ? cm_cgroup_describe(cg) : NULL;
+    struct cm_state st = {
+        .id = sv->spec->id,
+        .status = status,
+        .pid = pid,
+        .rootfs = sv->spec->rootfs,
+        .created = sv->created,
+        .cgroup = cgdesc,
+        .supervisor_pid = getpid(),
+        .exited = exited,
+        .exit_status = exit_status,
+        .oom_killed = oom,
+        .argv = sv->argv,
+    };
+    if (pid > 0)
+        cm_proc_start_time(pid, &st.pid_start);
+    return cm_state_save(sv->root, &st, err);
+}
+
+static int supervisor_started(void *ctx, pid_t pid, struct cm_cgroup *cg, struct cm_error *err)
+{
+    struct supervisor *sv = ctx;
+    if (save_state(sv, CM_STATUS_RUNNING, pid, cg, 0, false, false, err) < 0)
+        return -1;
+    report(sv, "ok");
+    return 0;
+}
+
+/* The supervisor: its own session, stdio to the container's log; it runs
+ * the container and records what became of it. Never returns. */
+static _Noreturn void supervise_detached(struct supervisor *sv)
+{
+    struct cm_error err = {0};
+    char log[4096];
+    snprintf(log, sizeof(log), "%s/%s/log", sv->root, sv->spec->id);
+    int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+    int logfd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (setsid() < 0 || null < 0 || logfd < 0 || dup2(null, 0) < 0 || dup2(logfd, 1) < 0 ||
+        dup2(logfd, 2) < 0) {
+        char msg[256];
+        snprintf(msg, sizeof(msg), "starting the supervisor: %s", strerror(errno));
+        report(sv, msg);
+        _exit(CM_EXIT_FAILURE);
+    }
+    close(null);
+    close(logfd);
+    struct cm_run_hooks hooks = {.started = supervisor_started, .ctx = sv};
+    int code = cm_container_run(sv->spec, sv->root, &hooks, &err);
+    if (code < 0) {
+        report(sv, err.msg[0] ? err.msg : "the container could not be started");
+        _exit(CM_EXIT_FAILURE);
+    }
+    /* Not started (126/127 before the hook ran): say why, leave nothing. */
+    if (sv->report_fd >= 0) {
+        char msg[128];
+        snprintf(msg, sizeof(msg), "the command could not be run (exit status %d): see %s", code, log);
+        report(sv, msg);
+        _exit(CM_EXIT_FAILURE);
+    }
+    if (save_state(sv, CM_STATUS_STOPPED, 0, NULL, code, true, hooks.oom_killed, &err) < 0)
+        fprintf(stderr, "casemate: recording the exit status: %s\n", err.msg);
+    _exit(0);
+}
+
+static int run_detached(struct cm_spec *spec, int argc, char **argv)
+{
+    struct cm_error err = {0};
+    char idbuf[65];
+    if (!spec->id) {
+        cm_random_id(idbuf);
+        spec->id = strdup(idbuf);
+        if (!spec->id)
+            return cm_fail("run: out of memory");
+    }
+    const char *root = cm_globals.root;
+    if (cm_state_validate_id(spec->id, &err) < 0 || cm_state_create_dir(root, spec->id, &err) < 0)
+        return cm_fail("run: %s", err.msg);
+    _cleanup_strv_ char **saved = calloc((size_t)argc + 1, sizeof(char *));
+    for (int i = 0; saved && i < argc; i++)
+        if (!(saved[i] = strdup(argv[i])))
+            return cm_state_remove(root, spec->id, &err), cm_fail("run: out of memory");
+    int pipefd[2];
+    if (!saved || pipe2(pipefd, O_CLOEXEC) < 0) {
+        cm_state_remove(root, spec->id, &err);
+        return cm_fail("run: creating the supervisor's pipe: %s", strerror(errno));
+    }
+    struct supervisor sv = {.root = root, .spec = spec, .argv = saved, .report_fd = pipefd[1]};
+    cm_state_now_rfc3339(sv.created, sizeof(sv.created));
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid < 0) {
+        cm_state_remove(root, spec->id, &err);
+        return cm_fail("run: starting the supervisor: %s", strerror(errno));
+    }
+    if (pid == 0) {
+        close(pipefd[0]);
+        supervise_detached(&sv);
+    }
+    close(pipefd[1]);
+    char msg[1100] = "";
+    ssize_t n, total = 0;
+    while ((n = read(pipefd[0], msg + total, sizeof(msg) - 1 - (size_t)total)) > 0)
+        total += n;
+    close(pipefd[0]);
+    msg[total > 0 ? total : 0] = '\0';
+    if (!strcmp(msg, "ok")) {
+        printf("%s\n", spec->id);
+        return 0;
+    }
+    waitpid(pid, NULL, 0);
+    struct cm_error rmerr = {0};
+    cm_state_remove(root, spec->id, &rmerr);
+    return cm_fail("run: %s", msg[0] ? msg : "the supervisor died before the container started");
+}
+
+int cmd_run(int argc, char **argv)
+{
+    /* `casemate run --man-options`: the option table as roff, so the man
+     * page is generated from what the parser accepts. */
+    if (argc == 2 && !strcmp(argv[1], "--man-options")) {
+        cm_opts_man(stdout, run_options, ARRAY_SIZE(run_options));
+        return 0;
+    }
+    struct cm_spec spec;
+    bool detach = false;
+    int r = cm_run_parse(argc, argv, &spec, &detach, false);
+    int ret = r == 1 ? 0 : CM_EXIT_FAILURE;
+    if (r != 0)
+        goto out;
+    if (detach) {
+        ret = run_detached(&spec, argc, argv);
+        goto out;
+    }
+    struct cm_error err = {0};
+    ret = cm_container_run(&spec, cm_globals.root, NULL, &err);
+    if (ret < 0) {
+        cm_err_print(&err);
+        ret = CM_EXIT_FAILURE;
+    }
+out:
     cm_spec_free(&spec);
     return ret;
 }

@@ -48,6 +48,7 @@
 #include "sandbox/caps.h"
 #include "sandbox/cgroup.h"
 #include "sandbox/console.h"
+#include "sandbox/lsm.h"
 #include "sandbox/net.h"
 #include "sandbox/portproxy.h"
 #include "sandbox/rlimits.h"
@@ -279,6 +280,9 @@ static int apply_caps(const struct cm_spec *spec, uid_t uid, struct cm_error *er
     return cm_caps_apply(bounding, effective, permitted, inheritable, ambient, err);
 }
 
+static _Noreturn void child_enter_process(struct cm_spec *spec, int sock,
+                                          const struct cm_seccomp_bpf *bpf);
+
 static _Noreturn void child_main(struct child_ctx *c)
 {
     struct cm_spec *spec = c->spec;
@@ -335,8 +339,18 @@ static _Noreturn void child_main(struct child_ctx *c)
     }
     if ((spec->ns_new & CM_NS_NET) && cm_net_loopback_up(&err) < 0)
         child_fail(c->sock, &err);
-    if (spec->n_rlimits && cm_rlimits_apply(spec->rlimits, spec->n_rlimits, &err) < 0)
-        child_fail(c->sock, &err);
+    child_enter_process(spec, c->sock, c->bpf);
+}
+
+/* The part of the sequence shared by `run` and `exec`: the process is in
+ * every namespace of the container, its root is the container's root. */
+static _Noreturn void child_enter_process(struct cm_spec *spec, int sock,
+                                          const struct cm_seccomp_bpf *bpf)
+{
+    struct cm_error err = {0};
+    struct sync_msg m;
+    struct child_ctx ctx = {.spec = spec, .sock = sock, .bpf = bpf};
+    struct child_ctx *c = &ctx;
 
     if (spec->terminal) {
         int master = cm_console_setup_child(&err);
@@ -422,6 +436,10 @@ static _Noreturn void child_main(struct child_ctx *c)
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, NULL);
 
+    /* The LSM label takes effect at exec: set it just before. */
+    if ((spec->apparmor_profile && cm_lsm_apply_apparmor(spec->apparmor_profile, &err) < 0) ||
+        (spec->selinux_label && cm_lsm_apply_selinux(spec->selinux_label, &err) < 0))
+        child_fail(c->sock, &err);
     /* seccomp last: nothing of casemate's own runs under the filter but
      * the execve (and, with --init, the reaper). */
     if (c->bpf && !seccomp_early && cm_seccomp_load(c->bpf, &err) < 0)
@@ -472,7 +490,7 @@ static int clone_rootfs(const struct cm_spec *spec, pid_t child, struct cm_error
     return TAKE_FD(tree);
 }
 
-static void random_id(char out[65])
+void cm_random_id(char out[65])
 {
     unsigned char raw[32];
     if (getrandom(raw, sizeof(raw), 0) != (ssize_t)sizeof(raw)) {
@@ -574,6 +592,53 @@ static int supervise(pid_t child, int pidfd, int sigfd, int master)
     return status;
 }
 
+/* Setup messages until SYNC_READY; the terminal master arrives on the way. */
+static int wait_ready(int sock, int *master, struct cm_error *err)
+{
+    for (;;) {
+        struct sync_msg m;
+        int fd = -1;
+        int r = sync_recv(sock, &m, &fd);
+        if (r <= 0)
+            return cm_err_set(err, 0, "container setup ended unexpectedly");
+        if (m.type == SYNC_ERROR) {
+            if (fd >= 0)
+                close(fd);
+            cm_err_set(err, 0, "%s", m.text);
+            err->errnum = m.value;
+            return -1;
+        }
+        if (m.type == SYNC_CONSOLE) {
+            *master = fd;
+            continue;
+        }
+        if (fd >= 0)
+            close(fd);
+        if (m.type == SYNC_READY)
+            return 0;
+    }
+}
+
+/* SYNC_START, then wait for the exec: EOF on the close-on-exec socket.
+ * Returns 1 when the command runs, 0 when it could not be executed (the
+ * child exits 126/127 and the message was printed), -1 on setup failure. */
+static int start_child(int sock, const struct termios *saved_tio, bool *raw, struct cm_error *err)
+{
+    if (sync_send(sock, SYNC_START, 0, NULL, -1) < 0)
+        return cm_err_sys(err, "starting the container");
+    struct sync_msg m;
+    int r = sync_recv(sock, &m, NULL);
+    if (r == 1 && m.type == SYNC_EXEC_FAILED) {
+        cm_console_restore(0, saved_tio, *raw);
+        *raw = false;
+        fprintf(stderr, "casemate: %s\n", m.text);
+        return 0;
+    }
+    if (r == 1 && m.type == SYNC_ERROR)
+        return cm_err_set(err, 0, "%s", m.text);
+    return 1;
+}
+
 static struct cm_seccomp_bpf *compile_seccomp(const struct cm_spec *spec, struct cm_error *err)
 {
     if (spec->seccomp_unconfined)
@@ -600,11 +665,12 @@ static struct cm_seccomp_bpf *compile_seccomp(const struct cm_spec *spec, struct
     return bpf;
 }
 
-int cm_container_run(struct cm_spec *spec, const char *state_root, struct cm_error *err)
+int cm_container_run(struct cm_spec *spec, const char *state_root, struct cm_run_hooks *hooks,
+                     struct cm_error *err)
 {
     char idbuf[65];
     if (!spec->id) {
-        random_id(idbuf);
+        cm_random_id(idbuf);
         spec->id = strdup(idbuf);
         if (!spec->id)
             return cm_err_set(err, ENOMEM, "allocating the container id");
@@ -615,6 +681,10 @@ int cm_container_run(struct cm_spec *spec, const char *state_root, struct cm_err
             return cm_err_set(err, ENOMEM, "setting the hostname");
     }
     if (cm_spec_validate(spec, err) < 0 || check_rootfs(spec->rootfs, err) < 0)
+        return -1;
+    /* An LSM the host does not have must be refused, not silently skipped. */
+    if ((spec->apparmor_profile && cm_lsm_check_apparmor(spec->apparmor_profile, err) < 0) ||
+        (spec->selinux_label && cm_lsm_check_selinux(spec->selinux_label, err) < 0))
         return -1;
 
     /* Compile before anything exists: a bad profile must leave nothing. */
@@ -735,6 +805,10 @@ int cm_container_run(struct cm_spec *spec, const char *state_root, struct cm_err
         goto out;
     if (spec->oom_score_adj_set && cm_oom_score_adj_apply(child, spec->oom_score_adj, err) < 0)
         goto out;
+    /* From here, not in the child: inside its user namespace a hard limit
+     * could never be raised. */
+    if (spec->n_rlimits && cm_rlimits_apply_pid(child, spec->rlimits, spec->n_rlimits, err) < 0)
+        goto out;
     tree = clone_rootfs(spec, child, err);
     if (tree == -2)
         goto out;
@@ -747,29 +821,8 @@ int cm_container_run(struct cm_spec *spec, const char *state_root, struct cm_err
         tree = -1;
     }
 
-    /* Setup messages until READY. */
-    for (;;) {
-        struct sync_msg m;
-        int fd = -1;
-        int r = sync_recv(socks[0], &m, &fd);
-        if (r <= 0) {
-            cm_err_set(err, 0, "container setup ended unexpectedly");
-            goto out;
-        }
-        if (m.type == SYNC_ERROR) {
-            cm_err_set(err, 0, "%s", m.text);
-            err->errnum = m.value;
-            goto out;
-        }
-        if (m.type == SYNC_CONSOLE) {
-            master = fd;
-            continue;
-        }
-        if (fd >= 0)
-            close(fd);
-        if (m.type == SYNC_READY)
-            break;
-    }
+    if (wait_ready(socks[0], &master, err) < 0)
+        goto out;
     if (spec->n_ports) {
         proxy = cm_ports_start_proxy(child, spec->ports, spec->n_ports, port_fds, err);
         if (proxy < 0)
@@ -784,32 +837,23 @@ int cm_container_run(struct cm_spec *spec, const char *state_root, struct cm_err
         cm_console_raw(0, &saved_tio, &raw);
         cm_console_resize(0, master);
     }
-    if (sync_send(socks[0], SYNC_START, 0, NULL, -1) < 0) {
-        cm_err_sys(err, "starting the container");
+    int started = start_child(socks[0], &saved_tio, &raw, err);
+    if (started < 0)
         goto out;
-    }
-    /* EOF: the exec happened (the socket is close-on-exec). */
-    {
-        struct sync_msg m;
-        int r = sync_recv(socks[0], &m, NULL);
-        if (r == 1 && m.type == SYNC_EXEC_FAILED) {
-            cm_console_restore(0, &saved_tio, raw);
-            raw = false;
-            fprintf(stderr, "casemate: %s\n", m.text);
-        } else if (r == 1 && m.type == SYNC_ERROR) {
-            cm_err_set(err, 0, "%s", m.text);
-            goto out;
-        }
-    }
+    if (started == 1 && hooks && hooks->started && hooks->started(hooks->ctx, child, cg, err) < 0)
+        goto out;
     int status = supervise(child, pidfd, sigfd, master);
     child = -1;
     ret = status_to_code(status);
     if (cg && (ret == 137 || (WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL)) &&
         cm_cgroup_oom_killed(cg)) {
-        if (spec->resources.memory_limit > 0)
-            cm_info("container %.12s was killed: out of memory: limit %lld MiB", spec->id,
-                    (long long)(spec->resources.memory_limit >> 20));
-        else
+        if (hooks)
+            hooks->oom_killed = true;
+        if (spec->resources.memory_limit > 0) {
+            char limit[32];
+            cm_format_size((uint64_t)spec->resources.memory_limit, limit, sizeof(limit));
+            cm_info("container %.12s was killed: out of memory: limit %s", spec->id, limit);
+        } else
             cm_info("container %.12s was killed: out of memory", spec->id);
     }
 
@@ -838,6 +882,185 @@ out:
             cm_warn("removing the container's cgroup: %s", cgerr.msg);
     }
     cm_userns_release(&slot);
+    if (bpf) {
+        cm_seccomp_bpf_free(bpf);
+        free(bpf);
+    }
+    if (blocked)
+        sigprocmask(SIG_SETMASK, &old, NULL);
+    return ret;
+}
+
+/* ----------------------------------------------------------------- exec */
+
+/* Namespaces joined by exec, in order. The user namespace comes last: up
+ * to then the process is host root and may enter every namespace the
+ * container owns; mnt puts its root and cwd at the container's root. */
+static const struct {
+    enum cm_ns ns;
+    const char *name;
+    int flag;
+} exec_namespaces[] = {
+    {CM_NS_IPC, "ipc", CLONE_NEWIPC},       {CM_NS_UTS, "uts", CLONE_NEWUTS},
+    {CM_NS_NET, "net", CLONE_NEWNET},       {CM_NS_CGROUP, "cgroup", CLONE_NEWCGROUP},
+    {CM_NS_MOUNT, "mnt", CLONE_NEWNS},      {CM_NS_USER, "user", CLONE_NEWUSER},
+};
+
+/* The container's namespace `name`, or -1 (no error) when it is ours. */
+static int open_ns(pid_t pid, const char *name, struct cm_error *err)
+{
+    char path[64], self[64];
+    snprintf(path, sizeof(path), "/proc/%d/ns/%s", (int)pid, name);
+    snprintf(self, sizeof(self), "/proc/self/ns/%s", name);
+    struct stat a, b;
+    if (stat(path, &a) < 0)
+        return cm_err_sys(err, "opening the container's %s namespace", name), -2;
+    if (stat(self, &b) == 0 && a.st_ino == b.st_ino && a.st_dev == b.st_dev)
+        return -1;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return cm_err_sys(err, "opening %s", path), -2;
+    return fd;
+}
+
+int cm_container_exec(struct cm_spec *spec, pid_t pid, const char *cgroup, struct cm_error *err)
+{
+    struct cm_seccomp_bpf *bpf = compile_seccomp(spec, err);
+    if (!bpf && !spec->seccomp_unconfined)
+        return -1;
+    int ret = -1;
+    int ns_fds[ARRAY_SIZE(exec_namespaces)];
+    for (size_t i = 0; i < ARRAY_SIZE(ns_fds); i++)
+        ns_fds[i] = -1;
+    _cleanup_close_ int pidns = -1, own_pidns = -1, pidfd = -1, sigfd = -1, master = -1;
+    int socks[2] = {-1, -1};
+    struct cm_cgroup *cg = NULL;
+    pid_t child = -1;
+    sigset_t fwd, old;
+    bool blocked = false, raw = false;
+    struct termios saved_tio;
+
+    for (size_t i = 0; i < ARRAY_SIZE(exec_namespaces); i++) {
+        ns_fds[i] = open_ns(pid, exec_namespaces[i].name, err);
+        if (ns_fds[i] == -2)
+            goto out;
+    }
+    pidns = open_ns(pid, "pid", err);
+    if (pidns == -2)
+        goto out;
+    if (cgroup && *cgroup && cm_cgroup_open(cgroup, &cg, err) < 0)
+        goto out;
+    if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, socks) < 0) {
+        cm_err_sys(err, "creating the exec socket");
+        goto out;
+    }
+    sigemptyset(&fwd);
+    for (size_t i = 0; i < ARRAY_SIZE(forwarded_signals); i++)
+        sigaddset(&fwd, forwarded_signals[i]);
+    sigaddset(&fwd, SIGCHLD);
+    sigaddset(&fwd, SIGPIPE);
+    if (sigprocmask(SIG_BLOCK, &fwd, &old) < 0) {
+        cm_err_sys(err, "blocking signals");
+        goto out;
+    }
+    blocked = true;
+    /* Children of ours are born in the container's pid namespace; we
+     * ourselves stay where we are. */
+    if (pidns >= 0) {
+        own_pidns = open("/proc/self/ns/pid", O_RDONLY | O_CLOEXEC);
+        if (own_pidns < 0 || setns(pidns, CLONE_NEWPID) < 0) {
+            cm_err_sys(err, "entering the container's pid namespace");
+            goto out;
+        }
+    }
+    fflush(NULL);
+    child = fork();
+    if (child < 0) {
+        cm_err_sys(err, "creating the exec process");
+        goto out;
+    }
+    if (child == 0) {
+        struct cm_error cerr = {0};
+        struct sync_msg m;
+        close(socks[0]);
+        if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0)
+            _exit(CM_EXIT_FAILURE);
+        if (sync_recv(socks[1], &m, NULL) != 1 || m.type != SYNC_MAPS_DONE)
+            _exit(CM_EXIT_FAILURE);
+        for (size_t i = 0; i < ARRAY_SIZE(exec_namespaces); i++) {
+            if (ns_fds[i] < 0)
+                continue;
+            if (setns(ns_fds[i], exec_namespaces[i].flag) < 0) {
+                cm_err_sys(&cerr, "entering the container's %s namespace", exec_namespaces[i].name);
+                child_fail(socks[1], &cerr);
+            }
+            close(ns_fds[i]);
+        }
+        if (ns_fds[ARRAY_SIZE(exec_namespaces) - 1] >= 0 &&
+            (setresgid(0, 0, 0) < 0 || setgroups(0, NULL) < 0 || setresuid(0, 0, 0) < 0)) {
+            cm_err_sys(&cerr, "becoming root of the container's user namespace");
+            child_fail(socks[1], &cerr);
+        }
+        if (chdir("/") < 0) {
+            cm_err_sys(&cerr, "entering the container's root");
+            child_fail(socks[1], &cerr);
+        }
+        spec->init = false;
+        child_enter_process(spec, socks[1], bpf);
+    }
+    if (own_pidns >= 0 && setns(own_pidns, CLONE_NEWPID) < 0) {
+        cm_err_sys(err, "returning to our pid namespace");
+        goto out;
+    }
+    close(socks[1]);
+    socks[1] = -1;
+    pidfd = pidfd_open(child, 0);
+    if (pidfd < 0) {
+        cm_err_sys(err, "opening a pidfd for the exec process");
+        goto out;
+    }
+    /* The same cgroup and limits as the container's init, before it runs. */
+    if (cg && cm_cgroup_add_pid(cg, child, err) < 0)
+        goto out;
+    if (spec->n_rlimits && cm_rlimits_apply_pid(child, spec->rlimits, spec->n_rlimits, err) < 0)
+        goto out;
+    if (spec->oom_score_adj_set && cm_oom_score_adj_apply(child, spec->oom_score_adj, err) < 0)
+        goto out;
+    if (sync_send(socks[0], SYNC_MAPS_DONE, 0, NULL, -1) < 0) {
+        cm_err_sys(err, "starting the exec process");
+        goto out;
+    }
+    if (wait_ready(socks[0], &master, err) < 0)
+        goto out;
+    sigfd = signalfd(-1, &fwd, SFD_CLOEXEC);
+    if (sigfd < 0) {
+        cm_err_sys(err, "creating a signalfd");
+        goto out;
+    }
+    if (master >= 0) {
+        cm_console_raw(0, &saved_tio, &raw);
+        cm_console_resize(0, master);
+    }
+    if (start_child(socks[0], &saved_tio, &raw, err) < 0)
+        goto out;
+    int status = supervise(child, pidfd, sigfd, master);
+    child = -1;
+    ret = status_to_code(status);
+
+out:
+    cm_console_restore(0, &saved_tio, raw);
+    if (child > 0) {
+        kill(child, SIGKILL);
+        waitpid(child, NULL, 0);
+    }
+    for (size_t i = 0; i < ARRAY_SIZE(ns_fds); i++)
+        if (ns_fds[i] >= 0)
+            close(ns_fds[i]);
+    if (socks[0] >= 0)
+        close(socks[0]);
+    if (socks[1] >= 0)
+        close(socks[1]);
+    cm_cgroup_close(cg);
     if (bpf) {
         cm_seccomp_bpf_free(bpf);
         free(bpf);

@@ -5,14 +5,38 @@
 #ifndef CASEMATE_CONTAINER_CONTAINER_H
 #define CASEMATE_CONTAINER_CONTAINER_H
 
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include "sandbox/cgroup.h"
 #include "spec/spec.h"
 #include "util/error.h"
 
-/* Run `spec` in the foreground: create, start, forward signals and the
- * terminal, wait, and remove everything. Returns the container's exit
- * status (the command's, 128+N for signal N, 126/127 when the command
- * cannot be run), or -1 with `err` set when casemate itself failed before
- * the command started (the caller exits 125). */
-int cm_container_run(struct cm_spec *spec, const char *state_root, struct cm_error *err);
+/* What a detached container's supervisor hears of its container. */
+struct cm_run_hooks {
+    /* Called once the command runs (its exec happened); may fail, which
+     * stops the container. */
+    int (*started)(void *ctx, pid_t pid, struct cm_cgroup *cg, struct cm_error *err);
+    void *ctx;
+    bool oom_killed; /* out: the OOM killer ended it */
+};
+
+/* Run `spec`: create, start, forward signals and the terminal, wait, and
+ * remove everything. Returns the container's exit status (the command's,
+ * 128+N for signal N, 126/127 when the command cannot be run), or -1 with
+ * `err` set when casemate itself failed before the command started (the
+ * caller exits 125). `hooks` may be NULL. */
+int cm_container_run(struct cm_spec *spec, const char *state_root, struct cm_run_hooks *hooks,
+                     struct cm_error *err);
+
+/* Run `spec->args` inside the running container whose init is `pid` (host
+ * pid) and whose cgroup cm_cgroup_describe() gave `cgroup`: every namespace
+ * of the container and its cgroup are joined, and the process gets the
+ * confinement `spec` describes (the container's own: caps, no_new_privs,
+ * seccomp, LSM), never more. Returns the exit status as cm_container_run. */
+int cm_container_exec(struct cm_spec *spec, pid_t pid, const char *cgroup, struct cm_error *err);
+
+/* 64 random hex digits. */
+void cm_random_id(char out[65]);
 
 #endif

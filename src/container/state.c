@@ -157,11 +157,27 @@ int cm_state_lock(const char *root, const char *id, int timeout_ms, struct cm_er
 
 /* ---- JSON ---- */
 
+/* JSON strings are UTF-8; a path or argument need not be. Keep what can be
+ * kept rather than lose the whole state. */
+static json_t *jstr(const char *v)
+{
+    json_t *j = json_string(v);
+    if (j)
+        return j;
+    _cleanup_free_ char *copy = strdup(v);
+    if (!copy)
+        return NULL;
+    for (char *p = copy; *p; p++)
+        if ((unsigned char)*p >= 0x80)
+            *p = '?';
+    return json_string(copy);
+}
+
 static int set_str(json_t *o, const char *key, const char *v)
 {
     if (!v)
         return 0;
-    return json_object_set_new(o, key, json_string(v));
+    return json_object_set_new(o, key, jstr(v));
 }
 
 static json_t *state_json(const struct cm_state *st, bool oci_only)
@@ -199,7 +215,7 @@ static json_t *state_json(const struct cm_state *st, bool oci_only)
             return NULL;
         r |= json_object_set_new(o, "args", a);
         for (char **p = st->argv; *p; p++)
-            r |= json_array_append_new(a, json_string(*p));
+            r |= json_array_append_new(a, jstr(*p));
     }
     if (r)
         return NULL;
@@ -496,7 +512,7 @@ int cm_proc_start_time(pid_t pid, uint64_t *start)
     if (!p)
         return -1;
     p++;
-    for (int field = 2; field < 22; field++) {
+    for (int field = 3; field < 22; field++) {
         p = strchr(p + 1, ' ');
         if (!p)
             return -1;

@@ -135,7 +135,8 @@ static int cg_write_raw(const char *dir, const char *file, const char *value)
     _cleanup_free_ char *path = NULL;
     if (asprintf(&path, "%s/%s", dir, file) < 0)
         return -1;
-    _cleanup_close_ int fd = open(path, O_WRONLY | O_CLOEXEC);
+    /* O_TRUNC is ignored by cgroupfs, as for a shell redirection. */
+    _cleanup_close_ int fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC);
     if (fd < 0)
         return -1;
     size_t len = strlen(value);
@@ -227,12 +228,8 @@ static void host_free(struct cg_host *h)
     h->n = 0;
 }
 
-/* The v1 controller names the kernel knows (first column of /proc/cgroups). */
-static bool is_v1_controller(const char *known, const char *opt)
-{
-    return list_has(known, opt);
-}
-
+/* The controller names the kernel knows (first column of /proc/cgroups),
+ * comma-separated: they tell controllers from other v1 mount options. */
 static char *known_controllers(void)
 {
     _cleanup_free_ char *s = read_all("/proc/cgroups");
@@ -354,7 +351,7 @@ static int host_detect(struct cg_host *host, const char *only_v2, struct cm_erro
             size_t len = 0;
             for (char *save = NULL, *tok = strtok_r(sopts, ",", &save); tok;
                  tok = strtok_r(NULL, ",", &save)) {
-                if (!strchr(tok, '=') && known && is_v1_controller(known, tok)) {
+                if (!strchr(tok, '=') && known && list_has(known, tok)) {
                     int w = snprintf(ctrls + len, sizeof(ctrls) - len, "%s%s", len ? "," : "", tok);
                     if (w > 0)
                         len += (size_t)w;

@@ -323,7 +323,7 @@ static uint32_t audit_arch(uint32_t token)
     return token == SCMP_ARCH_X32 ? SCMP_ARCH_X86_64 : token;
 }
 
-#define MAX_ARCHES 8
+#define MAX_ARCHES 20 /* every architecture libseccomp knows */
 
 struct arch_prog {
     uint32_t token;
@@ -348,8 +348,6 @@ static void arch_progs_free(struct arch_prog *p, size_t n)
 static int stitch(struct arch_prog *progs, size_t n, struct sock_filter **out, size_t *out_len,
                   struct cm_error *err)
 {
-    struct sock_filter head[4 * MAX_ARCHES + 8];
-    size_t h = 0;
     size_t x32 = n, x86_64 = n;
     for (size_t i = 0; i < n; i++) {
         if (progs[i].token == SCMP_ARCH_X32)
@@ -357,52 +355,53 @@ static int stitch(struct arch_prog *progs, size_t n, struct sock_filter **out, s
         if (progs[i].token == SCMP_ARCH_X86_64)
             x86_64 = i;
     }
+    bool split_x32 = x32 < n && x86_64 < n;
 
-    /* First pass with placeholder jumps to learn the dispatcher's size. */
-    for (int pass = 0; pass < 2; pass++) {
-        size_t head_len = h;
-        h = 0;
-        size_t total = head_len;
-        for (size_t i = 0; i < n; i++) {
-            progs[i].offset = total;
-            total += progs[i].len;
-        }
-        if (pass == 1 && total > BPF_MAXINSNS)
-            return cm_err_set(err, E2BIG, "the seccomp filter has %zu instructions (at most %d)",
-                              total, BPF_MAXINSNS);
-#define EMIT(code, k, jt, jf) (head[h] = (struct sock_filter)BPF_JUMP((code), (k), (jt), (jf)), h++)
-#define JA_TO(target) EMIT(BPF_JMP | BPF_JA, (uint32_t)((target) - (h + 1)), 0, 0)
-        for (size_t i = 0; i < n; i++) {
-            if (i == x32)
-                continue; /* reached through x86_64's entry */
-            EMIT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch), 0, 0);
-            if (i == x86_64 && x32 < n) {
-                /* jeq arch; ld nr; jge X32 bit -> x32 program, else x86_64 */
-                EMIT(BPF_JMP | BPF_JEQ | BPF_K, audit_arch(progs[i].token), 0, 4);
-                EMIT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr), 0, 0);
-                EMIT(BPF_JMP | BPF_JGE | BPF_K, X32_SYSCALL_BIT, 0, 1);
-                JA_TO(progs[x32].offset);
-                JA_TO(progs[i].offset);
-            } else {
-                EMIT(BPF_JMP | BPF_JEQ | BPF_K, audit_arch(progs[i].token), 0, 1);
-                JA_TO(progs[i].offset);
-            }
-        }
-        /* An ABI the profile does not list: kill, as libseccomp does. */
-        head[h++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS);
-#undef JA_TO
-#undef EMIT
-        if (pass == 1)
-            *out_len = total;
+    /* Dispatcher size: 3 instructions per architecture (6 for x86_64 when
+     * it also routes x32), and the final kill. */
+    size_t head_len = 1;
+    for (size_t i = 0; i < n; i++)
+        if (!(split_x32 && i == x32))
+            head_len += split_x32 && i == x86_64 ? 6 : 3;
+    size_t total = head_len;
+    for (size_t i = 0; i < n; i++) {
+        progs[i].offset = total;
+        total += progs[i].len;
     }
+    if (total > BPF_MAXINSNS)
+        return cm_err_set(err, E2BIG, "the seccomp filter has %zu instructions (at most %d)",
+                          total, BPF_MAXINSNS);
 
-    _cleanup_free_ struct sock_filter *all = malloc(*out_len * sizeof(*all));
+    _cleanup_free_ struct sock_filter *all = malloc(total * sizeof(*all));
     if (!all)
         return cm_err_set(err, ENOMEM, "joining the seccomp filter");
-    memcpy(all, head, h * sizeof(*all));
+    size_t h = 0;
+#define EMIT(code, k, jt, jf) (all[h] = (struct sock_filter)BPF_JUMP((code), (k), (jt), (jf)), h++)
+#define JA_TO(target) EMIT(BPF_JMP | BPF_JA, (uint32_t)((target) - (h + 1)), 0, 0)
+    for (size_t i = 0; i < n; i++) {
+        if (split_x32 && i == x32)
+            continue; /* reached through x86_64's entry */
+        EMIT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch), 0, 0);
+        if (split_x32 && i == x86_64) {
+            /* arch == x86_64: the x32 bit picks the x32 or x86_64 program */
+            EMIT(BPF_JMP | BPF_JEQ | BPF_K, audit_arch(progs[i].token), 0, 4);
+            EMIT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr), 0, 0);
+            EMIT(BPF_JMP | BPF_JGE | BPF_K, X32_SYSCALL_BIT, 0, 1);
+            JA_TO(progs[x32].offset);
+            JA_TO(progs[i].offset);
+        } else {
+            EMIT(BPF_JMP | BPF_JEQ | BPF_K, audit_arch(progs[i].token), 0, 1);
+            JA_TO(progs[i].offset);
+        }
+    }
+#undef JA_TO
+#undef EMIT
+    /* An ABI the profile does not list: kill, as libseccomp does. */
+    all[h++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS);
     for (size_t i = 0; i < n; i++)
         memcpy(all + progs[i].offset, progs[i].insns, progs[i].len * sizeof(*all));
     *out = TAKE_PTR(all);
+    *out_len = total;
     return 0;
 }
 

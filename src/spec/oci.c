@@ -761,8 +761,8 @@ static const struct {
 };
 
 /* Options of other runtimes' extensions that change what is mounted. */
-static const char *const extension_opts[] = {"tmpcopyup", "notmpcopyup", "copy-symlink",
-                                             "rcopy-symlink", NULL};
+static const char *const extension_opts[] = {"tmpcopyup", "copy-symlink", "rcopy-symlink",
+                                             NULL};
 
 static const struct mount_opt *find_flag_opt(const char *name)
 {
@@ -815,7 +815,8 @@ static int parse_mount_options(struct parser *ps, const char *path, json_t *v, s
             m->idmap = true;
             continue;
         }
-        if (!strcmp(o, "defaults") || !o[0])
+        /* "notmpcopyup" asks for what casemate does anyway: an empty tmpfs. */
+        if (!strcmp(o, "defaults") || !strcmp(o, "notmpcopyup") || !o[0])
             continue;
         bool prop = false;
         for (size_t j = 0; j < ARRAY_SIZE(propagation_opts) && !prop; j++)
@@ -885,8 +886,11 @@ static int parse_mount(struct parser *ps, const char *path, json_t *v)
     } else if (!m->type || !m->type[0]) {
         return bad(ps, path, "no type given and not a bind mount");
     }
-    if (m->idmap && !(ps->spec->ns_new & CM_NS_USER))
-        return bad(ps, p, "the idmap option needs a new user namespace in linux.namespaces");
+    bool userns = ps->spec->ns_new & CM_NS_USER;
+    for (size_t i = 0; i < ps->spec->n_ns_join; i++)
+        userns |= ps->spec->ns_join[i].type == CM_NS_USER;
+    if (m->idmap && !userns)
+        return bad(ps, p, "the idmap option needs a user namespace in linux.namespaces");
     /* casemate idmaps a mount through the container's own user namespace
      * only, so explicit per-mount mappings must be that very mapping. */
     static const char *const map_keys[] = {"uidMappings", "gidMappings"};
@@ -1494,12 +1498,16 @@ static int check_whole(struct parser *ps)
         userns_joined |= spec->ns_join[i].type == CM_NS_USER;
         uts |= spec->ns_join[i].type == CM_NS_UTS;
     }
-    if ((spec->n_uid_map || spec->n_gid_map) && !userns)
+    if ((spec->n_uid_map || spec->n_gid_map) && !userns && !userns_joined)
         return bad(ps, "linux.uidMappings", "mappings need a new user namespace in "
                                             "linux.namespaces");
-    if (userns && !userns_joined && (!spec->n_uid_map || !spec->n_gid_map))
-        return bad(ps, "linux.uidMappings", "a new user namespace needs both uidMappings and "
-                                            "gidMappings");
+    /* No mappings at all: casemate allocates a host range at run time (crun
+     * maps the caller likewise). One without the other is a mistake. */
+    if (userns && !userns_joined && !spec->n_uid_map != !spec->n_gid_map)
+        return bad(ps, spec->n_uid_map ? "linux.gidMappings" : "linux.uidMappings",
+                   "missing while %s is given", spec->n_uid_map ? "uidMappings" : "gidMappings");
+    if (userns_joined && (spec->n_uid_map || spec->n_gid_map))
+        return bad(ps, "linux.uidMappings", "mappings cannot be given for a joined user namespace");
     if ((spec->hostname || spec->domainname) && !uts)
         return bad(ps, spec->hostname ? "hostname" : "domainname",
                    "setting it needs a new uts namespace in linux.namespaces");
@@ -2323,7 +2331,8 @@ char *cm_oci_features_json(bool apparmor, bool selinux, struct cm_error *err)
     ok = flags != NULL;
     for (int k = 0; ok && k < CM_HOOK_KIND_COUNT; k++)
         ok = append(hooks, json_string(hook_names[k])) == 0;
-    static const char *const other_opts[] = {"bind", "rbind", "idmap", "ridmap", "defaults"};
+    static const char *const other_opts[] = {"bind", "rbind", "idmap", "ridmap", "defaults",
+                                             "notmpcopyup"};
     for (size_t i = 0; ok && i < ARRAY_SIZE(mount_flag_opts); i++)
         ok = append(mopts, json_string(mount_flag_opts[i].name)) == 0;
     for (size_t i = 0; ok && i < ARRAY_SIZE(propagation_opts); i++)

@@ -11,6 +11,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -795,6 +796,121 @@ static void test_v2_backend(void **state)
     assert_false(exists(path));
 }
 
+/* The v2 file formats, on a plain directory standing in for a v2 cgroup
+ * with every controller (this host's v2 hierarchy has none of them). */
+static char fake[64];
+
+static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+    (void)sb;
+    (void)flag;
+    (void)ftw;
+    remove(path);
+    return 0;
+}
+
+static int fake_setup(void **state)
+{
+    (void)state;
+    snprintf(fake, sizeof(fake), "/tmp/cgroup-test-XXXXXX");
+    if (!mkdtemp(fake))
+        return -1;
+    static const char *const files[][2] = {
+        {"memory.max", "max\n"},
+        {"memory.swap.max", "max\n"},
+        {"memory.low", "0\n"},
+        {"memory.current", "10485760\n"},
+        {"memory.stat", "anon 8388608\nfile 2097152\ninactive_file 1048576\n"},
+        {"memory.events", "low 0\nhigh 0\nmax 4\noom 1\noom_kill 1\n"},
+        {"cpu.max", "max 100000\n"},
+        {"cpu.weight", "100\n"},
+        {"cpu.stat", "usage_usec 1500\nuser_usec 1000\n"},
+        {"cpuset.cpus", "\n"},
+        {"cpuset.mems", "\n"},
+        {"pids.max", "max\n"},
+        {"pids.current", "3\n"},
+        {"io.weight", "default 100\n"},
+        {"io.stat", "8:0 rbytes=4096 wbytes=8192 rios=1 wios=2\n8:16 rbytes=1 wbytes=2\n"},
+        {"cgroup.freeze", "0\n"},
+        {"cgroup.events", "populated 1\nfrozen 1\n"},
+    };
+    for (size_t i = 0; i < ARRAY_SIZE(files); i++) {
+        char path[128];
+        snprintf(path, sizeof(path), "%s/%s", fake, files[i][0]);
+        FILE *f = fopen(path, "we");
+        if (!f)
+            return -1;
+        fputs(files[i][1], f);
+        fclose(f);
+    }
+    return 0;
+}
+
+static int fake_teardown(void **state)
+{
+    (void)state;
+    nftw(fake, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
+    return 0;
+}
+
+static void test_v2_file_formats(void **state)
+{
+    (void)state;
+    char desc[256];
+    snprintf(desc, sizeof(desc), "v2;2:cpuset cpu io memory pids:%s", fake);
+    struct cm_cgroup *cg = NULL;
+    struct cm_error err;
+    assert_int_equal(cm_cgroup_open(desc, &cg, &err), 0);
+    struct cm_resources r;
+    unlimited(&r);
+    r.memory_limit = 32LL << 20;
+    r.memory_swap = 48LL << 20;
+    r.memory_reservation = 8LL << 20;
+    r.cpu_quota = 25000;
+    r.cpu_period = 50000;
+    r.cpu_shares = 1024;
+    r.cpuset_cpus = "0";
+    r.cpuset_mems = "0";
+    r.pids_limit = 20;
+    r.blkio_weight = 500;
+    int rc = cm_cgroup_update(cg, &r, &err);
+    if (rc < 0)
+        fail_msg("%s", err.msg);
+    assert_string_equal(readf(fake, "memory.max"), "33554432");
+    assert_string_equal(readf(fake, "memory.swap.max"), "16777216"); /* v2 counts swap alone */
+    assert_string_equal(readf(fake, "memory.low"), "8388608");
+    assert_string_equal(readf(fake, "cpu.max"), "25000 50000");
+    assert_string_equal(readf(fake, "cpu.weight"), "39"); /* 1 + (1022 * 9999) / 262142 */
+    assert_string_equal(readf(fake, "cpuset.cpus"), "0");
+    assert_string_equal(readf(fake, "pids.max"), "20");
+    assert_string_equal(readf(fake, "io.weight"), "500");
+    /* update keeps what it is not given; cpu.max keeps its period */
+    struct cm_resources u;
+    cm_resources_keep_all(&u);
+    u.cpu_quota = -1;
+    u.pids_limit = -1;
+    assert_int_equal(cm_cgroup_update(cg, &u, &err), 0);
+    assert_string_equal(readf(fake, "cpu.max"), "max 50000");
+    assert_string_equal(readf(fake, "pids.max"), "max");
+    assert_string_equal(readf(fake, "memory.max"), "33554432");
+
+    struct cm_cgroup_stats st;
+    assert_int_equal(cm_cgroup_stats(cg, &st, &err), 0);
+    assert_int_equal(st.cpu_usage_ns, 1500000);
+    assert_int_equal(st.memory_usage, 10485760 - 1048576);
+    assert_int_equal(st.memory_limit, 32ULL << 20);
+    assert_int_equal(st.pids_current, 3);
+    assert_int_equal(st.pids_limit, UINT64_MAX);
+    assert_int_equal(st.blkio_read, 4097);
+    assert_int_equal(st.blkio_write, 8194);
+    assert_int_equal(st.oom_kills, 1);
+    assert_true(cm_cgroup_oom_killed(cg));
+    /* freeze writes cgroup.freeze and waits for "frozen 1" */
+    assert_int_equal(cm_cgroup_freeze(cg, true, &err), 0);
+    assert_string_equal(readf(fake, "cgroup.freeze"), "1");
+    cm_cgroup_close(cg);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -814,6 +930,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_blkio_weight, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cgroup_parent, setup, teardown),
         cmocka_unit_test_setup_teardown(test_v2_backend, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_v2_file_formats, fake_setup, fake_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -714,7 +714,10 @@ static const struct bad_case bad_cases[] = {
     {"", "\"namespaces\":[{\"type\":\"network\",\"path\":\"proc/1/ns/net\"}]", "", "linux.namespaces[0].path: \"proc/1/ns/net\" is not an absolute path"},
     {"", "\"uidMappings\":[{\"containerID\":0,\"hostID\":1000,\"size\":1}]", "",
      "linux.uidMappings: mappings need a new user namespace"},
-    {"", "\"namespaces\":[{\"type\":\"user\"}]", "", "a new user namespace needs both uidMappings and gidMappings"},
+    {"", "\"namespaces\":[{\"type\":\"user\"}],\"uidMappings\":[{\"containerID\":0,\"hostID\":1000,\"size\":1}]", "",
+     "config.json: linux.gidMappings: missing while uidMappings is given"},
+    {"", "\"namespaces\":[{\"type\":\"user\",\"path\":\"/proc/1/ns/user\"}],\"uidMappings\":[{\"containerID\":0,\"hostID\":1000,\"size\":1}]", "",
+     "linux.uidMappings: mappings cannot be given for a joined user namespace"},
     {"", "\"namespaces\":[{\"type\":\"user\"}],\"uidMappings\":[{\"containerID\":0,\"hostID\":4294967295,\"size\":2}]", "",
      "linux.uidMappings[0]: the range goes past 4294967295"},
     {"", "\"rootfsPropagation\":\"sideways\"", "", "linux.rootfsPropagation: \"sideways\" is not one of"},
@@ -733,7 +736,7 @@ static const struct bad_case bad_cases[] = {
     {"", "", ",\"mounts\":[{\"destination\":\"/x\"}]", "mounts[0]: no type given and not a bind mount"},
     {"", "", ",\"mounts\":[{\"destination\":\"/x\",\"options\":[\"bind\"]}]", "mounts[0]: a bind mount needs a source"},
     {"", "", ",\"mounts\":[{\"destination\":\"/x\",\"source\":\"/y\",\"options\":[\"bind\",\"idmap\"]}]",
-     "mounts[0].options: the idmap option needs a new user namespace"},
+     "mounts[0].options: the idmap option needs a user namespace"},
     {"", "", ",\"mounts\":{}", "config.json: mounts: expected an array, got an object"},
     {"", "", ",\"hooks\":{\"prestart\":[{\"path\":\"hook\"}]}", "hooks.prestart[0].path: \"hook\" is not an absolute path"},
     {"", "", ",\"hooks\":{\"preStart\":[]}", "config.json: hooks.preStart: unknown field"},
@@ -814,6 +817,9 @@ static void test_tolerated(void **state)
         "\"hostID\":1000,\"size\":1}],\"gidMappings\":[{\"containerID\":0,\"hostID\":1000,\"size\":1}]},"
         "\"mounts\":[{\"destination\":\"/x\",\"source\":\"/y\",\"type\":\"none\",\"options\":"
         "[\"rbind\",\"ridmap\"],\"uidMappings\":[{\"containerID\":0,\"hostID\":1000,\"size\":1}]}]}",
+        /* crun spec --rootless: a user namespace without mappings. */
+        "{\"ociVersion\":\"1.0.0\",\"root\":{\"path\":\"r\"},\"linux\":{\"namespaces\":"
+        "[{\"type\":\"user\"},{\"type\":\"mount\"}]}}",
     };
     for (size_t i = 0; i < sizeof(docs) / sizeof(docs[0]); i++) {
         _cleanup_spec_ struct cm_spec s;

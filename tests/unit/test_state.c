@@ -105,9 +105,10 @@ static void fill(struct cm_state *st, const char *id)
     st->exited = true;
     st->exit_status = 137;
     st->oom_killed = true;
-    st->argv = calloc(3, sizeof(char *));
+    st->argv = calloc(4, sizeof(char *));
     st->argv[0] = strdup("/bin/sh");
     st->argv[1] = strdup("-c");
+    st->argv[2] = strdup("echo \xff"); /* not UTF-8: kept, the byte replaced */
 }
 
 static void test_save_load(void **state)
@@ -146,7 +147,8 @@ static void test_save_load(void **state)
     assert_true(back.oom_killed);
     assert_string_equal(back.argv[0], "/bin/sh");
     assert_string_equal(back.argv[1], "-c");
-    assert_null(back.argv[2]);
+    assert_string_equal(back.argv[2], "echo ?");
+    assert_null(back.argv[3]);
     cm_state_free(&back);
 
     /* atomic replace leaves no temp file; the file is root's only */
