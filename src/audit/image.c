@@ -143,6 +143,7 @@ struct ictx {
     char pkgs[512];
     char first_shell[256];
     char first_pkg[256];
+    char content[CONTENT_MAX]; /* the start of the file being scanned */
 };
 
 struct ientry {
@@ -327,8 +328,8 @@ static void visit(struct ictx *c, const struct ientry *e, reader_fn rd, void *rc
             add(c, I_SECRET_NAME, path, 0, "%s (%s)", path, named);
         return;
     }
-    static char buf[CONTENT_MAX];
-    ssize_t n = rd(rctx, buf, sizeof(buf));
+    char *buf = c->content;
+    ssize_t n = rd(rctx, buf, sizeof(c->content));
     if (n <= 0) {
         if (named)
             add(c, I_SECRET_NAME, path, 0, "%s (%s)", path, named);

@@ -30,7 +30,7 @@ enum {
     OPT_TMPFS, OPT_VOLUME, OPT_USERNS, OPT_NETWORK, OPT_RM, OPT_MEMORY, OPT_MEMORY_SWAP,
     OPT_MEMORY_RESERVATION, OPT_CPUS, OPT_CPU_SHARES, OPT_CPUSET_CPUS, OPT_CPUSET_MEMS,
     OPT_PIDS_LIMIT, OPT_BLKIO_WEIGHT, OPT_ULIMIT, OPT_OOM_SCORE_ADJ, OPT_CGROUP_PARENT,
-    OPT_TMP_SIZE, OPT_GROUP_ADD, OPT_PUBLISH,
+    OPT_TMP_SIZE, OPT_GROUP_ADD, OPT_PUBLISH, OPT_STORAGE_OPT,
 };
 
 static const struct cm_option run_options[] = {
@@ -68,6 +68,7 @@ static const struct cm_option run_options[] = {
     {"ulimit", 0, CM_OPT_REQUIRED, "NAME=SOFT[:HARD]", "Set a resource limit, e.g. nofile=1024:2048", OPT_ULIMIT},
     {"oom-score-adj", 0, CM_OPT_REQUIRED, "N", "OOM killer preference, -1000 to 1000", OPT_OOM_SCORE_ADJ},
     {"cgroup-parent", 0, CM_OPT_REQUIRED, "PATH", "Parent cgroup (default: casemate's own cgroup)", OPT_CGROUP_PARENT},
+    {"storage-opt", 0, CM_OPT_REQUIRED, "size=SIZE", "Size of the writable root's layer with --read-only=false (default: --tmp-size)", OPT_STORAGE_OPT},
     {"tmp-size", 0, CM_OPT_REQUIRED, "SIZE", "Size of the /tmp and /run tmpfs (default 64m)", OPT_TMP_SIZE},
 };
 
@@ -398,6 +399,15 @@ static int run_option(int id, const char *arg, void *ctx)
         if (parse_size_flag("--tmp-size", arg, &v, false) < 0)
             return -1;
         spec->tmp_size = (uint64_t)v;
+        return 0;
+    }
+    case OPT_STORAGE_OPT: {
+        int64_t v;
+        if (strncmp(arg, "size=", 5))
+            return cm_fail("run: --storage-opt %s: only size=SIZE is supported", arg), -1;
+        if (parse_size_flag("--storage-opt size", arg + 5, &v, false) < 0)
+            return -1;
+        spec->storage_size = (uint64_t)v;
         return 0;
     }
     case OPT_CPUS:

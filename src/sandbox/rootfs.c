@@ -352,7 +352,8 @@ static int writable_overlay(const struct cm_spec *spec, int rootfs_fd, int lower
 {
     _cleanup_close_ int fs = fsopen("tmpfs", FSOPEN_CLOEXEC);
     char size[32];
-    snprintf(size, sizeof(size), "%llu", (unsigned long long)spec->tmp_size);
+    snprintf(size, sizeof(size), "%llu",
+             (unsigned long long)(spec->storage_size ? spec->storage_size : spec->tmp_size));
     if (fs < 0 || fsconfig(fs, FSCONFIG_SET_STRING, "size", size, 0) < 0 ||
         fsconfig(fs, FSCONFIG_SET_STRING, "mode", "0755", 0) < 0 ||
         fsconfig(fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0)

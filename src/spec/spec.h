@@ -194,6 +194,7 @@ struct cm_spec {
     size_t n_mounts;
     bool oci_mounts;          /* mounts come from OCI: use them verbatim */
     uint64_t tmp_size;        /* bytes for /tmp and /run tmpfs, default 64 MiB */
+    uint64_t storage_size;    /* bytes for a writable root's layer; 0 = tmp_size */
 
     char **masked_paths;      /* NULL-terminated */
     char **readonly_paths;    /* NULL-terminated */

@@ -426,3 +426,26 @@ def test_publish_port_on_chosen_interface(rootfs, spec, addr):
 def test_publish_port_bad_spec(rootfs):
     p = run("run", "-p", "1.2.3:80:80", rootfs, "true", check=125)
     assert "IP address" in p.stderr
+
+
+def test_concurrent_containers_get_distinct_host_ranges(rootfs):
+    """Ranges are allocated safely when many containers start at once."""
+    procs = [subprocess.Popen([CASEMATE, "run", rootfs, "/bin/sh", "-c",
+                               "cut -c1-40 /proc/self/uid_map; sleep 1"],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+             for _ in range(12)]
+    starts = []
+    for p in procs:
+        out, err = p.communicate(timeout=60)
+        assert p.returncode == 0, err
+        starts.append(int(out.split()[1]))
+    assert len(set(starts)) == len(starts), starts
+
+
+def test_writable_root_cannot_fill_the_host_disk(tmp_rootfs):
+    """Seed 000: a container must not fill the host disk. A writable root is
+    a size-limited layer in memory."""
+    p = run("run", "--read-only=false", "--storage-opt", "size=2m", tmp_rootfs, "/bin/sh", "-c",
+            "dd if=/dev/zero of=/big bs=1k count=4096 2>&1; echo rc=$?", check=0)
+    assert "rc=1" in p.stdout
+    assert not (tmp_rootfs / "big").exists()

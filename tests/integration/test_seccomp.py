@@ -152,6 +152,24 @@ def test_unconfined_lifts_the_filter(probe_rootfs):
     assert r["clone3"] != "ENOSYS", r
 
 
+def test_cap_sys_admin_opens_docker_cap_rules_but_not_user_namespaces():
+    # Docker's rule: mount/umount2 and unshare are allowed when CAP_SYS_ADMIN
+    # is granted, so the filter must be compiled against the granted caps.
+    p = casemate("run", "--cap-add", "SYS_ADMIN", ROOTFS, "/bin/sh", "-c",
+                 "mount -t tmpfs none /tmp && umount /tmp && unshare -m true && echo ok")
+    assert p.returncode == 0, explain(p)
+    assert p.stdout.strip() == "ok"
+    # casemate's own rule holds even then.
+    p = casemate("run", "--cap-add", "SYS_ADMIN", ROOTFS, "unshare", "-U", "true")
+    assert p.returncode not in (0, 125), explain(p)
+    assert "Operation not permitted" in p.stderr, explain(p)
+
+
+def test_without_cap_sys_admin_mount_is_refused():
+    p = casemate("run", ROOTFS, "/bin/sh", "-c", "mount -t tmpfs none /tmp")
+    assert p.returncode not in (0, 125), explain(p)
+
+
 # --------------------------------------------------------- unconfined
 
 def test_unconfined_warns():

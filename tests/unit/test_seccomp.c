@@ -519,7 +519,11 @@ static void test_kernel_cap_rules(void **state)
 static long int80(long nr, long a, long b, long c)
 {
     long ret;
-    __asm__ volatile("int $0x80" : "=a"(ret) : "a"(nr), "b"(a), "c"(b), "d"(c) : "memory");
+    /* The 32-bit entry does not preserve r8-r11 for a 64-bit caller. */
+    __asm__ volatile("int $0x80"
+                     : "=a"(ret)
+                     : "a"(nr), "b"(a), "c"(b), "d"(c)
+                     : "memory", "r8", "r9", "r10", "r11");
     return ret;
 }
 
