@@ -48,8 +48,6 @@ chmod +x "$work/in-private-ns.sh"
 wrap=""
 [ $hybrid = 1 ] && wrap="$work/in-private-ns.sh"
 
-n=0
-next_id() { n=$((n + 1)); echo "bench$$-$n"; }
 set -- \
   -n casemate "$cm run $rootfs /bin/true" \
   -n crun "$wrap crun run --bundle $work/bundle bench-crun-$$" \

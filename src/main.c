@@ -19,12 +19,13 @@ struct command {
     int (*fn)(int argc, char **argv);
     const char *summary;
     /* Commands that put a process in a container run from a sealed copy of
-     * casemate (CVE-2019-5736; see sandbox/selfexe.h). */
+     * casemate (CVE-2019-5736; see sandbox/selfexe.h). `run` decides for
+     * itself once its flags are known (cli/run.c). */
     bool enters_container;
 };
 
 static const struct command commands[] = {
-    {"run", cmd_run, "Run a command in a new hardened container (Docker-style flags; --bundle for OCI)", true},
+    {"run", cmd_run, "Run a command in a new hardened container (Docker-style flags; --bundle for OCI)", false},
     {"exec", cmd_exec, "Run a command in a running container, under the same confinement", true},
     {"list", cmd_list, "List containers", false},
     {"state", cmd_state, "Print a container's OCI state as JSON", false},
@@ -156,6 +157,7 @@ int main(int argc, char **argv)
                     return CM_EXIT_FAILURE;
                 }
             }
+            cm_globals.argv_offset = i;
             return commands[c].fn(argc - i, argv + i);
         }
     return cm_fail("unknown command '%s' (see 'casemate --help')", argv[i]);

@@ -110,6 +110,9 @@ struct shctx {
     char **words;
     size_t n_words;
     int cmd_line;
+    const char *text;  /* start of the script, for offsets */
+    const char *wstart; /* where the current word starts */
+    size_t cmd_off;
     enum cm_sh_op next_op;
     bool oom;
     char *heredocs[8]; /* delimiters of pending << redirections */
@@ -164,6 +167,7 @@ static void sh_end_cmd(struct shctx *c, enum cm_sh_op op_after)
             struct cm_sh_cmd *cmd = &c->out->cmds[c->out->n - 1];
             cmd->op = c->out->n == 1 ? CM_SH_FIRST : c->next_op;
             cmd->line = c->cmd_line;
+            cmd->offset = c->cmd_off;
             for (size_t i = skip; i < c->n_words && !c->oom; i++) {
                 char *w = TAKE_PTR(c->words[i]);
                 if (strv_push(&cmd->argv, &cmd->argc, w) < 0)
@@ -178,8 +182,12 @@ static void sh_end_cmd(struct shctx *c, enum cm_sh_op op_after)
                     if (a[0] == '-' && a[1] != '-' && strchr(a, 'c')) {
                         const char *s = cmd->argv[i + 1];
                         int l = cmd->line;
+                        size_t first = c->out->n, off = cmd->offset;
                         if (sh_split_depth(s, strlen(s), l, c->depth + 1, c->out) < 0)
                             c->oom = true;
+                        /* offsets in the inner script mean nothing outside */
+                        for (size_t k = first; k < c->out->n; k++)
+                            c->out->cmds[k].offset = off;
                         break;
                     }
                 }
@@ -189,10 +197,7 @@ static void sh_end_cmd(struct shctx *c, enum cm_sh_op op_after)
     for (size_t i = 0; i < c->n_words; i++)
         free(c->words[i]);
     c->n_words = 0;
-    if (skip < c->n_words || c->out->n)
-        c->next_op = op_after;
-    else
-        c->next_op = op_after;
+    c->next_op = op_after;
 }
 
 static void sh_push_word(struct shctx *c, struct sbuf *w)
@@ -202,8 +207,10 @@ static void sh_push_word(struct shctx *c, struct sbuf *w)
         c->oom = true;
         return;
     }
-    if (c->n_words == 0)
+    if (c->n_words == 0) {
         c->cmd_line = c->line;
+        c->cmd_off = c->wstart ? (size_t)(c->wstart - c->text) : 0;
+    }
     char **v = realloc(c->words, (c->n_words + 1) * sizeof(char *));
     if (!v) {
         free(s);
@@ -275,12 +282,18 @@ static int sh_split_depth(const char *text, size_t len, int line, int depth,
                           struct cm_sh_script *out)
 {
     struct shctx c = {.p = text, .end = text + len, .line = line, .depth = depth, .out = out,
-                      .next_op = CM_SH_SEQ};
+                      .next_op = CM_SH_SEQ, .text = text};
     struct sbuf w = {0};
     bool in_word = false;
     bool redirect_target = false;
     bool heredoc_target = false;
 
+#define START_WORD()                                                                           \
+    do {                                                                                       \
+        if (!in_word)                                                                          \
+            c.wstart = c.p;                                                                    \
+        in_word = true;                                                                        \
+    } while (0)
 #define END_WORD()                                                                             \
     do {                                                                                       \
         if (in_word) {                                                                         \
@@ -312,12 +325,12 @@ static int sh_split_depth(const char *text, size_t len, int line, int depth,
                 continue;
             }
             sb_putc(&w, c.p[1]);
-            in_word = true;
+            START_WORD();
             c.p += 2;
             continue;
         }
         if (ch == '\'') {
-            in_word = true;
+            START_WORD();
             c.p++;
             while (c.p < c.end && *c.p != '\'') {
                 if (*c.p == '\n')
@@ -329,7 +342,7 @@ static int sh_split_depth(const char *text, size_t len, int line, int depth,
             continue;
         }
         if (ch == '"') {
-            in_word = true;
+            START_WORD();
             c.p++;
             while (c.p < c.end && *c.p != '"') {
                 if (*c.p == '\\' && c.p + 1 < c.end && strchr("\\\"$`\n", c.p[1])) {
@@ -361,13 +374,13 @@ static int sh_split_depth(const char *text, size_t len, int line, int depth,
         }
         if (ch == '$' && c.p + 1 < c.end && (c.p[1] == '(' || c.p[1] == '{')) {
             char open = c.p[1];
-            in_word = true;
+            START_WORD();
             sb_putc(&w, *c.p++);
             sh_copy_balanced(&c, &w, open, open == '(' ? ')' : '}');
             continue;
         }
         if (ch == '`') {
-            in_word = true;
+            START_WORD();
             sb_putc(&w, *c.p++);
             sh_copy_balanced(&c, &w, '`', '`');
             continue;
@@ -461,7 +474,7 @@ static int sh_split_depth(const char *text, size_t len, int line, int depth,
             continue;
         }
         sb_putc(&w, ch);
-        in_word = true;
+        START_WORD();
         c.p++;
     }
     if (!c.oom) {
@@ -469,6 +482,7 @@ static int sh_split_depth(const char *text, size_t len, int line, int depth,
         sh_end_cmd(&c, CM_SH_SEQ);
     }
 #undef END_WORD
+#undef START_WORD
     for (size_t i = 0; i < c.n_words; i++)
         free(c.words[i]);
     free(c.words);
@@ -814,7 +828,21 @@ struct parser {
     struct vars globals; /* ARG before the first FROM */
     struct vars scope;   /* the current stage's ARG and ENV */
     struct vars *stage_env; /* per stage, for stages built on other stages */
+    /* the logical line being parsed, and where each physical line of it
+     * starts, so that commands of a continued RUN keep their own line */
+    const char *logical;
+    size_t *lm_off;
+    int *lm_line;
+    size_t lm_n;
 };
+
+static int line_at(const struct parser *ps, size_t off, int dflt)
+{
+    int line = dflt;
+    for (size_t i = 0; i < ps->lm_n && ps->lm_off[i] <= off; i++)
+        line = ps->lm_line[i];
+    return line;
+}
 
 static int perr(struct parser *ps, int line, const char *fmt, const char *arg)
 {
@@ -1120,6 +1148,11 @@ static int parse_args(struct parser *ps, struct cm_df_instr *in, const char *res
     if (!in->json && (is_run || !strcmp(in->keyword, "CMD") || !strcmp(in->keyword, "ENTRYPOINT"))) {
         if (cm_sh_split(in->raw, in->line, &in->sh) < 0)
             return cm_err_set(ps->err, ENOMEM, "parsing %s", ps->path);
+        if (ps->logical && p >= ps->logical) {
+            size_t base = (size_t)(p - ps->logical);
+            for (size_t i = 0; i < in->sh.n; i++)
+                in->sh.cmds[i].line = line_at(ps, base + in->sh.cmds[i].offset, in->line);
+        }
     } else if (in->json && is_run && in->n_args) {
         /* exec form: the argv is one command (and sh -c scripts inside it) */
         if (grow((void **)&in->sh.cmds, &in->sh.n, sizeof(*in->sh.cmds)) < 0)
@@ -1230,6 +1263,20 @@ static int parse_directives(struct parser *ps)
     return 0;
 }
 
+static int lm_push(struct parser *ps, size_t off, int line)
+{
+    size_t n = ps->lm_n;
+    if (grow((void **)&ps->lm_off, &n, sizeof(*ps->lm_off)) < 0)
+        return -1;
+    n = ps->lm_n;
+    if (grow((void **)&ps->lm_line, &n, sizeof(*ps->lm_line)) < 0)
+        return -1;
+    ps->lm_off[ps->lm_n] = off;
+    ps->lm_line[ps->lm_n] = line;
+    ps->lm_n++;
+    return 0;
+}
+
 /* Is line s (length l) continued with the escape character? Returns the
  * length without it, or -1. */
 static long continued(const char *s, size_t l, char esc)
@@ -1273,8 +1320,14 @@ int cm_df_parse(const char *text, size_t len, const char *path, struct cm_docker
         }
         int start = (int)ps.li + 1;
         struct sbuf b = {0};
+        ps.lm_n = 0;
         for (;;) {
             long cl = continued(s, l, df->escape);
+            if (lm_push(&ps, b.len, (int)ps.li + 1) < 0) {
+                sb_free(&b);
+                cm_err_set(err, ENOMEM, "parsing %s", ps.path);
+                goto out;
+            }
             ps.li++;
             if (cl < 0) {
                 sb_putn(&b, s, l);
@@ -1295,6 +1348,7 @@ int cm_df_parse(const char *text, size_t len, const char *path, struct cm_docker
             goto out;
         }
         const char *p = logical;
+        ps.logical = logical;
         while (*p == ' ' || *p == '\t')
             p++;
         size_t kl = strcspn(p, " \t");
@@ -1355,6 +1409,8 @@ int cm_df_parse(const char *text, size_t len, const char *path, struct cm_docker
 out:
     free(ps.ls.start);
     free(ps.ls.len);
+    free(ps.lm_off);
+    free(ps.lm_line);
     vars_free(&ps.globals);
     vars_free(&ps.scope);
     for (size_t i = 0; i < df->n_stages; i++)

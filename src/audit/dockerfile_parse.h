@@ -29,6 +29,7 @@ struct cm_sh_cmd {
     size_t argc;
     enum cm_sh_op op; /* how it follows the previous command */
     int line;         /* Dockerfile line the command starts on (0 if unknown) */
+    size_t offset;    /* where it starts in the split text */
 };
 
 struct cm_sh_script {

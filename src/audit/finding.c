@@ -273,7 +273,14 @@ static void mark_known_values(const char *t, size_t len, unsigned char *m)
             size_t be = end ? (size_t)(end - t) : len;
             mark(m, e, be);
             e = be > e ? be : e + 1;
+        } else if (strcmp(what, "password in URL") == 0) {
+            /* the match is "://user:password": keep the user */
+            const char *colon = memchr(t + s + 3, ':', e - s - 3);
+            mark(m, colon ? (size_t)(colon - t) + 1 : s, e);
         } else {
+            /* a recogniser matches a token's known length: hide all of it */
+            while (e < len && (isalnum((unsigned char)t[e]) || t[e] == '_' || t[e] == '-'))
+                e++;
             mark(m, s, e);
         }
         at = e > at ? e : at + 1;

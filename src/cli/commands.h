@@ -13,6 +13,7 @@ struct cm_globals {
     bool log_json;           /* --log-format json */
     bool systemd_cgroup;     /* --systemd-cgroup */
     const char *self_path;   /* how we were invoked */
+    int argv_offset;         /* index of the subcommand in main's argv */
 };
 extern struct cm_globals cm_globals;
 

@@ -18,6 +18,7 @@
 #include "sandbox/cgroup.h"
 #include "sandbox/portproxy.h"
 #include "sandbox/rlimits.h"
+#include "sandbox/selfexe.h"
 #include "spec/seccomp_profile.h"
 #include "spec/spec.h"
 #include "util/cleanup.h"
@@ -705,6 +706,20 @@ int cmd_run(int argc, char **argv)
     int ret = r == 1 ? 0 : CM_EXIT_FAILURE;
     if (r != 0)
         goto out;
+    /* CVE-2019-5736 is reachable only while casemate's own code runs
+     * where a process of the container can open /proc/<pid>/exe. Without
+     * --init the container's first process is the command itself: until
+     * its exec no other process exists in the container's pid namespace,
+     * and casemate's processes outside it cannot be seen from inside. With
+     * --init, casemate is PID 1 of the container for its whole life: run
+     * from a sealed copy. (`exec` always does.) */
+    if (spec.init) {
+        struct cm_error serr = {0};
+        if (cm_selfexe_ensure_sealed(argv - cm_globals.argv_offset, &serr) < 0) {
+            cm_err_print(&serr);
+            goto out;
+        }
+    }
     if (detach) {
         ret = run_detached(&spec, argc, argv);
         goto out;

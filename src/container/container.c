@@ -5,12 +5,14 @@
  * validate spec, compile seccomp filter
  * take a host uid/gid range, cgroup
  * clone(NEWUSER|NEWNS|NEWPID|...)  --->   waits for SYNC_MAPS_DONE
- * write uid/gid maps, join cgroup,
+ * write uid/gid maps,
  * clone the root fs (idmapped)
  *                     SYNC_MAPS_DONE --->  become root of the user namespace,
- *                                          new cgroup namespace, mounts,
- *                                          pivot_root, hostname, loopback,
- *                                          rlimits, terminal, user lookup,
+ * move it into its cgroup (v1: waits      mounts, pivot_root, hostname,
+ * an RCU grace period, ~5 ms: done       loopback
+ * while the child mounts), rlimits
+ *                   SYNC_CGROUP_DONE --->  new cgroup namespace, terminal,
+ *                                          user lookup,
  *                                          close fds, switch user, caps,
  *                                          no_new_privs
  *                    <--- SYNC_READY
@@ -66,6 +68,7 @@ enum sync_type {
     SYNC_START,         /* parent -> child: go */
     SYNC_ERROR,         /* child -> parent: setup failed (text) */
     SYNC_EXEC_FAILED,   /* child -> parent: execve failed (errno, text) */
+    SYNC_CGROUP_DONE,   /* parent -> child: in the container's cgroup, limits set */
 };
 
 struct sync_msg {
@@ -311,12 +314,6 @@ static _Noreturn void child_main(struct child_ctx *c)
             child_fail(c->sock, &err);
         }
     }
-    /* After the parent moved us into the container cgroup, so that the
-     * namespace's root is the container's own cgroup. */
-    if ((spec->ns_new & CM_NS_CGROUP) && unshare(CLONE_NEWCGROUP) < 0) {
-        cm_err_sys(&err, "creating the cgroup namespace");
-        child_fail(c->sock, &err);
-    }
     if (cm_rootfs_setup(spec, rootfs_fd, tree_fd, c->source_fds, &err) < 0)
         child_fail(c->sock, &err);
     if (tree_fd >= 0)
@@ -339,6 +336,14 @@ static _Noreturn void child_main(struct child_ctx *c)
     }
     if ((spec->ns_new & CM_NS_NET) && cm_net_loopback_up(&err) < 0)
         child_fail(c->sock, &err);
+    /* Once the parent has moved us into the container's cgroup, so that
+     * the namespace's root is the container's own cgroup. */
+    if (sync_recv(c->sock, &m, NULL) != 1 || m.type != SYNC_CGROUP_DONE)
+        _exit(CM_EXIT_FAILURE);
+    if ((spec->ns_new & CM_NS_CGROUP) && unshare(CLONE_NEWCGROUP) < 0) {
+        cm_err_sys(&err, "creating the cgroup namespace");
+        child_fail(c->sock, &err);
+    }
     child_enter_process(spec, c->sock, c->bpf);
 }
 
@@ -801,14 +806,6 @@ int cm_container_run(struct cm_spec *spec, const char *state_root, struct cm_run
         cm_userns_write_maps(child, spec->uid_map, spec->n_uid_map, spec->gid_map,
                              spec->n_gid_map, err) < 0)
         goto out;
-    if (cm_cgroup_add_pid(cg, child, err) < 0)
-        goto out;
-    if (spec->oom_score_adj_set && cm_oom_score_adj_apply(child, spec->oom_score_adj, err) < 0)
-        goto out;
-    /* From here, not in the child: inside its user namespace a hard limit
-     * could never be raised. */
-    if (spec->n_rlimits && cm_rlimits_apply_pid(child, spec->rlimits, spec->n_rlimits, err) < 0)
-        goto out;
     tree = clone_rootfs(spec, child, err);
     if (tree == -2)
         goto out;
@@ -820,7 +817,21 @@ int cm_container_run(struct cm_spec *spec, const char *state_root, struct cm_run
         close(tree);
         tree = -1;
     }
-
+    /* While the child builds its mounts. */
+    if (cm_cgroup_add_pid(cg, child, err) < 0)
+        goto out;
+    if (spec->oom_score_adj_set && cm_oom_score_adj_apply(child, spec->oom_score_adj, err) < 0)
+        goto out;
+    /* From here, not in the child: inside its user namespace a hard limit
+     * could never be raised. */
+    if (spec->n_rlimits && cm_rlimits_apply_pid(child, spec->rlimits, spec->n_rlimits, err) < 0)
+        goto out;
+    if (sync_send(socks[0], SYNC_CGROUP_DONE, 0, NULL, -1) < 0) {
+        /* The child failed its setup: its message is waiting. */
+        if (wait_ready(socks[0], &master, err) == 0)
+            cm_err_set(err, 0, "container setup ended unexpectedly");
+        goto out;
+    }
     if (wait_ready(socks[0], &master, err) < 0)
         goto out;
     if (spec->n_ports) {

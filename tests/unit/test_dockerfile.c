@@ -52,6 +52,9 @@ static void test_continuations_comments_lines(void **state)
     assert_int_equal(run->sh.n, 2);
     assert_string_equal(run->sh.cmds[1].argv[0], "apt-get");
     assert_int_equal(run->sh.cmds[1].op, CM_SH_AND);
+    /* each command of a continued RUN keeps its physical line */
+    assert_int_equal(run->sh.cmds[0].line, 4);
+    assert_int_equal(run->sh.cmds[1].line, 7);
     assert_string_equal(nth(&df, 2)->keyword, "RUN"); /* keywords are case-insensitive */
     assert_int_equal(nth(&df, 2)->line, 8);
     cm_df_free(&df);

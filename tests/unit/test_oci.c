@@ -805,21 +805,21 @@ static void test_tolerated(void **state)
 {
     (void)state;
     static const char *const docs[] = {
-        "{\"ociVersion\":\"1.0.2-dev\",\"root\":{\"path\":\"r\"},\"linux\":{\"intelRdt\":{},"
+        ("{\"ociVersion\":\"1.0.2-dev\",\"root\":{\"path\":\"r\"},\"linux\":{\"intelRdt\":{},"
         "\"timeOffsets\":{},\"resources\":{\"unified\":{},\"hugepageLimits\":[],"
         "\"memory\":{\"swappiness\":null,\"disableOOMKiller\":false},\"blockIO\":{\"weight\":0}},"
-        "\"mountLabel\":\"\",\"cgroupsPath\":\"\"},\"windows\":null,\"vm\":{}}",
-        "{\"ociVersion\":\"1.1.0+dev\",\"root\":{\"path\":\"r\"},\"linux\":{},"
+        "\"mountLabel\":\"\",\"cgroupsPath\":\"\"},\"windows\":null,\"vm\":{}}"),
+        ("{\"ociVersion\":\"1.1.0+dev\",\"root\":{\"path\":\"r\"},\"linux\":{},"
         "\"process\":{\"args\":[\"a\"],\"cwd\":\"/\",\"selinuxLabel\":\"\",\"apparmorProfile\":\"\","
-        "\"scheduler\":null,\"user\":{\"username\":\"\"}}}",
-        "{\"ociVersion\":\"1.2.1\",\"root\":{\"path\":\"r\"},\"linux\":{\"namespaces\":"
+        "\"scheduler\":null,\"user\":{\"username\":\"\"}}}"),
+        ("{\"ociVersion\":\"1.2.1\",\"root\":{\"path\":\"r\"},\"linux\":{\"namespaces\":"
         "[{\"type\":\"user\"},{\"type\":\"mount\"}],\"uidMappings\":[{\"containerID\":0,"
         "\"hostID\":1000,\"size\":1}],\"gidMappings\":[{\"containerID\":0,\"hostID\":1000,\"size\":1}]},"
         "\"mounts\":[{\"destination\":\"/x\",\"source\":\"/y\",\"type\":\"none\",\"options\":"
-        "[\"rbind\",\"ridmap\"],\"uidMappings\":[{\"containerID\":0,\"hostID\":1000,\"size\":1}]}]}",
+        "[\"rbind\",\"ridmap\"],\"uidMappings\":[{\"containerID\":0,\"hostID\":1000,\"size\":1}]}]}"),
         /* crun spec --rootless: a user namespace without mappings. */
-        "{\"ociVersion\":\"1.0.0\",\"root\":{\"path\":\"r\"},\"linux\":{\"namespaces\":"
-        "[{\"type\":\"user\"},{\"type\":\"mount\"}]}}",
+        ("{\"ociVersion\":\"1.0.0\",\"root\":{\"path\":\"r\"},\"linux\":{\"namespaces\":"
+        "[{\"type\":\"user\"},{\"type\":\"mount\"}]}}"),
     };
     for (size_t i = 0; i < sizeof(docs) / sizeof(docs[0]); i++) {
         _cleanup_spec_ struct cm_spec s;
