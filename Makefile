@@ -5,7 +5,7 @@ PREFIX  ?= /usr/local
 BUILD   ?= build
 PKGS    := libseccomp jansson libcap
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lseccomp -ljansson -lcap)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lseccomp -ljansson -lcap) -pthread
 CFLAGS  ?= -O2
 WARN    := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wno-format-nonliteral -Wno-format-truncation $(if $(findstring clang,$(CC)),-Wno-unknown-warning-option,)
 CPPFLAGS_ALL := -std=c11 -D_GNU_SOURCE -Isrc $(PKG_CFLAGS) -MMD -MP

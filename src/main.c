@@ -12,7 +12,6 @@
 #define CASEMATE_VERSION "0.1.0"
 #endif
 
-struct cm_globals cm_globals = {.root = CM_DEFAULT_STATE_ROOT};
 
 struct command {
     const char *name;

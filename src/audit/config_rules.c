@@ -245,9 +245,13 @@ static int check_mounts(const struct cm_spec *s, const char *path, const char *s
             continue;
         const char *base = strrchr(src, '/');
         base = base ? base + 1 : src;
+        /* the destination tells too: tools expect /var/run/docker.sock
+         * whatever the host calls its socket */
+        const char *dbase = strrchr(dst, '/');
+        dbase = dbase ? dbase + 1 : dst;
         bool socket = false;
         for (size_t k = 0; k < ARRAY_SIZE(engine_sockets); k++)
-            socket |= strcmp(base, engine_sockets[k]) == 0;
+            socket |= strcmp(base, engine_sockets[k]) == 0 || strcmp(dbase, engine_sockets[k]) == 0;
         for (size_t k = 0; k < ARRAY_SIZE(engine_socket_dirs); k++)
             socket |= strcmp(src, engine_socket_dirs[k]) == 0;
         if (socket) {

@@ -867,6 +867,12 @@ static int find_heredocs(struct parser *ps, struct cm_df_instr *in, const char *
         }
         if (p[0] != '<' || p[1] != '<' || p[2] == '<')
             continue;
+        /* only at the start of a word: $((1<<2)) is not a heredoc */
+        const char *ws0 = p;
+        while (ws0 > s && isdigit((unsigned char)ws0[-1])) /* 0<<EOF: an fd number */
+            ws0--;
+        if (ws0 > s && ws0[-1] != ' ' && ws0[-1] != '\t')
+            continue;
         const char *m = p + 2;
         bool strip = false, quoted = false;
         if (*m == '-') {

@@ -725,7 +725,7 @@ static void check_from(struct dfctx *c, const struct cm_df_instr *in, const stru
         return;
     /* An unresolved variable leaves the reference incomplete: say nothing. */
     if (!*ref || ref[strlen(ref) - 1] == ':' || ref[0] == ':' || ref[0] == '/' ||
-        (strchr(in->raw, '$') && strstr(ref, "//")))
+        strstr(ref, "//"))
         return;
     char ev[240];
     shown(in, ev, sizeof(ev));
@@ -1014,7 +1014,8 @@ int cm_audit_dockerfile(const char *text, size_t len, const char *path, struct c
         const struct cm_df_stage *st = &df.stages[s];
         for (size_t i = st->end; i-- > st->first;) {
             const struct cm_df_instr *in = &df.instrs[i];
-            if (!user && !strcmp(in->keyword, "USER") && in->n_args)
+            /* USER $UNSET is an unknown user, not a missing one */
+            if (!user && !strcmp(in->keyword, "USER"))
                 user = in;
             if (!strcmp(in->keyword, "HEALTHCHECK"))
                 healthcheck = true;
@@ -1023,7 +1024,7 @@ int cm_audit_dockerfile(const char *text, size_t len, const char *path, struct c
     const struct cm_df_stage *last = &df.stages[df.n_stages - 1];
     if (!user) {
         add(&c, R_NO_USER, last->line, "final stage FROM %s has no USER", last->base);
-    } else if (*user->args[0] && is_user_root(user->args[0])) {
+    } else if (user->n_args && is_user_root(user->args[0])) {
         char ev[240];
         shown(user, ev, sizeof(ev));
         add(&c, R_USER_ROOT, user->line, "%s", ev);

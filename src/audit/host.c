@@ -193,6 +193,7 @@ struct host_ctx {
     pid_t dockerd_pid;         /* 0 if not running */
     char **dockerd_args;       /* its argv after the program */
     json_t *info;              /* GET /info, NULL if unreachable */
+    json_t *version;           /* GET /version, NULL if unreachable */
     bool api_ok;
     char api_error[256];
     bool docker_installed;
@@ -575,7 +576,7 @@ static int audit_socket(struct host_ctx *c, const char *path, bool want_docker_g
     if (lstat(path, &st) < 0 || !S_ISSOCK(st.st_mode))
         return 0;
     mode_t mode = st.st_mode & 07777;
-    if (mode & 0006) {
+    if (mode & 0002) { /* connecting to a unix socket needs write permission */
         ADD(c, H_SOCKET_WORLD, path, NULL, "mode %04o: every local user controls the engine",
             (unsigned)mode);
         return 0;
@@ -918,18 +919,22 @@ static void collect_versions(struct vcmd *v, size_t n)
         }
     }
     for (size_t i = 0; i < n; i++) {
+        bool timed_out = v[i].fd >= 0;
         if (v[i].fd >= 0) {
             close(v[i].fd);
             v[i].fd = -1;
         }
         if (v[i].pid > 0) {
+            /* after EOF the child is exiting: SIGKILL only hurries a straggler
+             * that closed its stdout and lingers */
             int status;
             if (waitpid(v[i].pid, &status, WNOHANG) == 0) {
                 kill(v[i].pid, SIGKILL);
                 waitpid(v[i].pid, &status, 0);
-                v[i].len = 0; /* timed out: no trustworthy answer */
             }
         }
+        if (timed_out)
+            v[i].len = 0; /* no complete answer: nothing trustworthy */
     }
 }
 
@@ -984,32 +989,57 @@ static int report_version(struct host_ctx *c, const char *tool, const char *wher
     return 0;
 }
 
+/* The version the Engine API reports for a component ("Engine", "runc",
+ * "containerd"): what the daemon really runs, and no process to spawn (a Go
+ * binary takes 200 ms to print its version). */
+static const char *api_version(const struct host_ctx *c, const char *component)
+{
+    if (strcmp(component, "Engine") == 0 && c->info) {
+        const char *v = json_string_value(json_object_get(c->info, "ServerVersion"));
+        if (v)
+            return v;
+    }
+    size_t i;
+    json_t *comp;
+    json_array_foreach(c->version ? json_object_get(c->version, "Components") : NULL, i, comp) {
+        const char *name = json_string_value(json_object_get(comp, "Name"));
+        if (name && strcmp(name, component) == 0)
+            return json_string_value(json_object_get(comp, "Version"));
+    }
+    return NULL;
+}
+
 static int audit_versions(struct host_ctx *c)
 {
-    struct vcmd v[] = {{.tool = "runc"}, {.tool = "crun"}, {.tool = "containerd"},
-                       {.tool = "dockerd"}};
-    const char *server = c->info ? json_string_value(json_object_get(c->info, "ServerVersion"))
-                                 : NULL;
-    for (size_t i = 0; i < ARRAY_SIZE(v); i++) {
-        if (server && strcmp(v[i].tool, "dockerd") == 0) {
-            v[i].pid = 0;
-            v[i].fd = -1;
-            continue; /* the API said it; no process to spawn */
-        }
-        spawn_version(&v[i]);
+    static const struct {
+        const char *tool;      /* name in the CVE table */
+        const char *binary;    /* what to run with --version */
+        const char *component; /* name in GET /version, or NULL */
+    } tools[] = {
+        {"runc", "runc", "runc"},
+        {"crun", "crun", NULL},
+        {"containerd", "containerd", "containerd"},
+        {"docker", "dockerd", "Engine"},
+    };
+    struct vcmd v[ARRAY_SIZE(tools)];
+    for (size_t i = 0; i < ARRAY_SIZE(tools); i++) {
+        memset(&v[i], 0, sizeof(v[i]));
+        v[i].tool = tools[i].binary;
+        v[i].fd = -1;
+        if (!(tools[i].component && api_version(c, tools[i].component)))
+            spawn_version(&v[i]);
     }
     collect_versions(v, ARRAY_SIZE(v));
-    for (size_t i = 0; i < ARRAY_SIZE(v); i++) {
+    for (size_t i = 0; i < ARRAY_SIZE(tools); i++) {
         char ver[64];
-        const char *tool = strcmp(v[i].tool, "dockerd") == 0 ? "docker" : v[i].tool;
-        if (strcmp(tool, "docker") == 0 && server) {
-            if (report_version(c, tool, "Docker API /info", server) < 0)
+        const char *api = tools[i].component ? api_version(c, tools[i].component) : NULL;
+        if (api) {
+            if (report_version(c, tools[i].tool, NULL, api) < 0)
                 return -1;
-            continue;
-        }
-        if (v[i].len && extract_version(v[i].out, ver, sizeof(ver)) &&
-            report_version(c, tool, v[i].path, ver) < 0)
+        } else if (v[i].len && extract_version(v[i].out, ver, sizeof(ver)) &&
+                   report_version(c, tools[i].tool, v[i].path, ver) < 0) {
             return -1;
+        }
     }
     return 0;
 }
@@ -1246,13 +1276,21 @@ static void host_ctx_free(struct host_ctx *c)
 {
     json_decref(c->daemon_cfg);
     json_decref(c->info);
+    json_decref(c->version);
     cm_strv_free(c->dockerd_args);
 }
 
 int cm_audit_host(const char *docker_socket, struct cm_report *r, struct cm_error *err)
 {
     struct host_ctx c = {.r = r};
-    c.socket_path = docker_socket && *docker_socket ? docker_socket : DEFAULT_DOCKER_SOCKET;
+    /* as the docker CLI: the flag, then DOCKER_HOST when it names a unix socket */
+    const char *env_host = getenv("DOCKER_HOST");
+    if (docker_socket && *docker_socket)
+        c.socket_path = docker_socket;
+    else if (env_host && strncmp(env_host, "unix://", 7) == 0 && env_host[7])
+        c.socket_path = env_host + 7;
+    else
+        c.socket_path = DEFAULT_DOCKER_SOCKET;
     int rc = -1;
     if (load_daemon_config(&c, err) < 0)
         goto out;
@@ -1262,6 +1300,9 @@ int cm_audit_host(const char *docker_socket, struct cm_report *r, struct cm_erro
     if (socket_present) {
         c.info = docker_get(c.socket_path, "/info", c.api_error, sizeof(c.api_error));
         c.api_ok = c.info != NULL;
+        char why[256];
+        if (c.api_ok)
+            c.version = docker_get(c.socket_path, "/version", why, sizeof(why));
     } else {
         snprintf(c.api_error, sizeof(c.api_error), "no socket at %s", c.socket_path);
     }

@@ -54,6 +54,7 @@ enum {
     I_CFG_SSH,
     I_SSHD,
     I_AUTH_SYMLINK,
+    I_SECRET_TESTDATA,
     I_COUNT,
 };
 
@@ -125,6 +126,12 @@ const struct cm_rule cm_image_rules[] = {
                         "Make it a regular file; a symlink here can point a tool at the host's "
                         "files",
                         "casemate: never follow a symlink out of the image"},
+    [I_SECRET_TESTDATA] = {"CM-IMG-019", "secret-file", CM_SEV_LOW,
+                           "Key or token in what looks like test data (tests/, testdata/, "
+                           "fixtures/)",
+                           "Do not ship test suites in the image; check that the key is not "
+                           "used anywhere",
+                           "seed 002; seed 004 (ship only the application)"},
     [I_COUNT] = {.id = NULL},
 };
 
@@ -167,8 +174,10 @@ __attribute__((format(printf, 5, 6))) static void add(struct ictx *c, int rule, 
     va_start(ap, fmt);
     vsnprintf(buf, sizeof(buf), fmt, ap);
     va_end(ap);
-    if (c->counts[rule] == PER_RULE_CAP)
-        strcat(buf, " (further findings of this rule not shown)");
+    if (c->counts[rule] == PER_RULE_CAP) {
+        size_t l = strlen(buf);
+        snprintf(buf + l, sizeof(buf) - l, " (further findings of this rule not shown)");
+    }
     if (cm_report_add(c->r, &cm_image_rules[rule], path, line, c->subject, "%s", buf) < 0)
         c->oom = true;
 }
@@ -341,7 +350,10 @@ static void visit(struct ictx *c, const struct ientry *e, reader_fn rd, void *rc
         int line = 1;
         for (size_t i = 0; i < off; i++)
             line += buf[i] == '\n';
-        add(c, I_SECRET_CONTENT, path, line, "%s: %s", path, what);
+        bool test_data = strstr(path, "/test/") || strstr(path, "/tests/") ||
+                         strstr(path, "/testdata/") || strstr(path, "/test_data/") ||
+                         strstr(path, "/fixtures/") || strstr(path, "/testing/");
+        add(c, test_data ? I_SECRET_TESTDATA : I_SECRET_CONTENT, path, line, "%s: %s", path, what);
     } else if (npmrc) {
         if (memmem(buf, (size_t)n, "_authToken", 10) || memmem(buf, (size_t)n, "_auth=", 6) ||
             memmem(buf, (size_t)n, "_password", 9))
@@ -468,6 +480,94 @@ static void ictx_free(struct ictx *c)
 
 /* ---- the image config (docker save / OCI) ------------------------------- */
 
+/* The build steps recorded in the config's history, as Dockerfile lines:
+ * "/bin/sh -c #(nop)  ENV A=b" (classic builder), "/bin/sh -c cmd" and
+ * "RUN /bin/sh -c cmd # buildkit". Returns a malloc'd line, NULL to skip. */
+static char *history_line(const char *created_by)
+{
+    const char *s = created_by;
+    while (*s == ' ')
+        s++;
+    const char *prefix = "";
+    if (!strncmp(s, "/bin/sh -c #(nop)", 17)) {
+        s += 17;
+    } else if (!strncmp(s, "/bin/sh -c ", 11)) {
+        s += 11;
+        prefix = "RUN ";
+    } else if (!strncmp(s, "RUN /bin/sh -c ", 15)) {
+        s += 15;
+        prefix = "RUN ";
+    } else if (!strncmp(s, "|", 1)) {
+        /* "|2 A=b /bin/sh -c cmd": build args first */
+        const char *q = strstr(s, "/bin/sh -c ");
+        if (!q)
+            return NULL;
+        s = q + 11;
+        prefix = "RUN ";
+    }
+    while (*s == ' ')
+        s++;
+    /* classic builder sources are content hashes: nothing to say about them */
+    if (!strncmp(s, "ADD file:", 9) || !strncmp(s, "ADD dir:", 8) || !strncmp(s, "COPY file:", 10) ||
+        !strncmp(s, "COPY dir:", 9) || !*s)
+        return NULL;
+    char *line = NULL;
+    if (asprintf(&line, "%s%s", prefix, s) < 0)
+        return NULL;
+    size_t l = strlen(line);
+    if (l >= 11 && !strcmp(line + l - 11, " # buildkit"))
+        line[l - 11] = '\0';
+    for (char *p = line; *p; p++)
+        if (*p == '\n' || *p == '\r')
+            *p = ';';
+    return line;
+}
+
+/* Dockerfile rules that mean something on an image's build history (CIS 4.7
+ * update alone, 4.9 ADD, curl | sh, sudo, chmod...). The config rules speak
+ * for USER and HEALTHCHECK; the base image is not in the history. */
+static bool history_rule(const struct cm_rule *rule)
+{
+    static const char *const skip[] = {"root-user", "no-healthcheck", "unpinned-base",
+                                       "untrusted-registry", "hygiene", "pipefail"};
+    for (size_t i = 0; i < ARRAY_SIZE(skip); i++)
+        if (!strcmp(rule->topic, skip[i]))
+            return false;
+    return true;
+}
+
+static void check_history(struct ictx *c, json_t *history, const char *name)
+{
+    char where[512];
+    snprintf(where, sizeof(where), "%s history", name);
+    for (size_t i = 0; i < json_array_size(history) && !c->oom; i++) {
+        const char *cb = json_string_value(json_object_get(json_array_get(history, i), "created_by"));
+        if (!cb)
+            continue;
+        _cleanup_free_ char *line = history_line(cb);
+        if (!line)
+            continue;
+        _cleanup_free_ char *text = NULL;
+        if (asprintf(&text, "FROM scratch\n%s\n", line) < 0) {
+            c->oom = true;
+            return;
+        }
+        struct cm_report tmp = {0};
+        struct cm_error err = {0};
+        if (cm_audit_dockerfile(text, strlen(text), where, &tmp, &err) == 0) {
+            for (size_t k = 0; k < tmp.n; k++) {
+                const struct cm_finding *f = &tmp.findings[k];
+                if (!history_rule(f->rule))
+                    continue;
+                if (cm_report_add(c->r, f->rule, where, (int)i + 1, c->subject, "%s",
+                                  f->evidence ? f->evidence : "") < 0)
+                    c->oom = true;
+            }
+        }
+        cm_report_free(&tmp);
+    }
+}
+
 static void check_config(struct ictx *c, const unsigned char *data, size_t len, const char *name)
 {
     json_error_t jerr;
@@ -509,6 +609,7 @@ static void check_config(struct ictx *c, const unsigned char *data, size_t len, 
                 add(c, I_CFG_SSH, name, 0, "ExposedPorts %s", port);
         }
     }
+    check_history(c, json_object_get(root, "history"), name);
     json_decref(root);
 }
 
@@ -820,7 +921,7 @@ static ssize_t tar_read(void *p, char *buf, size_t max)
     return (ssize_t)n;
 }
 
-static int scan_map(struct fsmap *m, const char *name, struct cm_report *r,
+static int scan_map(struct fsmap *m, const char *name, struct cm_report *r, const char *config_name,
                     const unsigned char *config, size_t config_len, struct cm_error *err)
 {
     struct ictx c = {.r = r, .subject = name};
@@ -842,7 +943,7 @@ static int scan_map(struct fsmap *m, const char *name, struct cm_report *r,
         visit(&c, &ie, tar_read, &rc);
     }
     if (config)
-        check_config(&c, config, config_len, "config");
+        check_config(&c, config, config_len, config_name ? config_name : "config");
     finish(&c);
     ictx_free(&c);
     if (c.oom)
@@ -1146,7 +1247,7 @@ static int audit_layers(struct source *s, const char *const *layers, size_t n, c
     if (ret == 0 && config && source_get(s, config, &cd, &cl, err) < 0)
         ret = cm_err_prefix(err, "image config");
     if (ret == 0)
-        ret = scan_map(&m, name, r, cd, cl, err);
+        ret = scan_map(&m, name, r, config, cd, cl, err);
     map_free(&m);
     return ret;
 }
@@ -1256,7 +1357,7 @@ int cm_audit_image_archive(const unsigned char *buf, size_t len, const char *nam
         if (ret == -ENOMEM)
             ret = cm_err_set(err, ENOMEM, "reading %s", name);
         if (ret == 0)
-            ret = scan_map(&m, name, r, NULL, 0, err);
+            ret = scan_map(&m, name, r, NULL, NULL, 0, err);
         map_free(&m);
     }
     if (ret < 0)

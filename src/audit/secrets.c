@@ -156,7 +156,8 @@ const char *cm_secret_scan(const char *buf, size_t len, size_t *off, size_t *mle
             if ((size_t)(end - p) >= 16 && !memcmp(p, "-----BEGIN ", 11)) {
                 const char *eol = memchr(p, '\n', (size_t)(end - p));
                 size_t l = eol ? (size_t)(eol - p) : (size_t)(end - p);
-                if (l < 80 && memmem(p, l, "PRIVATE KEY-----", 16)) {
+                if (l < 80 && (memmem(p, l, "PRIVATE KEY-----", 16) ||
+                               memmem(p, l, "PRIVATE KEY BLOCK-----", 22))) {
                     what = "private key";
                     ml = l;
                 }

@@ -94,7 +94,7 @@ static void pax_parse(const unsigned char *d, size_t n, char **path, char **link
         size_t rl = 0, j = i;
         while (j < n && d[j] >= '0' && d[j] <= '9' && rl < (1u << 30))
             rl = rl * 10 + (size_t)(d[j++] - '0');
-        if (j >= n || d[j] != ' ' || rl == 0 || rl > n - i)
+        if (j >= n || d[j] != ' ' || rl == 0 || rl > n - i || i + rl < j + 1)
             return;
         const char *kv = (const char *)d + j + 1;
         size_t kvl = i + rl - (j + 1);

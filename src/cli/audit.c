@@ -17,6 +17,7 @@
 #include "audit/rules.h"
 #include "audit/rules_registry.h"
 #include "cli/commands.h"
+#include "container/state.h"
 #include "spec/docker_inspect.h"
 #include "spec/oci.h"
 #include "util/cleanup.h"
@@ -25,13 +26,14 @@
 
 #define AUDIT_MAX_INPUT (64u * 1024 * 1024)
 
-enum { OPT_FORMAT, OPT_FAIL_ON, OPT_DOCKER_SOCKET };
+enum { OPT_FORMAT, OPT_FAIL_ON, OPT_DOCKER_SOCKET, OPT_CONTAINER };
 
 struct audit_opts {
     const char *sub;
     enum cm_report_format format;
     enum cm_severity fail_on;
     const char *docker_socket;
+    const char *container;
     bool rules_json;
 };
 
@@ -48,7 +50,16 @@ static const struct cm_option host_opts[] = {
      "Exit 1 when a finding is at or above SEVERITY: critical, high (default), medium, low, info",
      OPT_FAIL_ON},
     {"docker-socket", 0, CM_OPT_REQUIRED, "PATH",
-     "Docker Engine API socket (default /var/run/docker.sock)", OPT_DOCKER_SOCKET},
+     "Docker Engine API socket (default: DOCKER_HOST if unix://, else /var/run/docker.sock)", OPT_DOCKER_SOCKET},
+};
+
+static const struct cm_option config_opts[] = {
+    {"format", 0, CM_OPT_REQUIRED, "text|json|sarif", "Output format (default text)", OPT_FORMAT},
+    {"fail-on", 0, CM_OPT_REQUIRED, "SEVERITY",
+     "Exit 1 when a finding is at or above SEVERITY: critical, high (default), medium, low, info",
+     OPT_FAIL_ON},
+    {"container", 0, CM_OPT_REQUIRED, "NAME",
+     "Audit the config.json of a casemate container created from an OCI bundle", OPT_CONTAINER},
 };
 
 static const struct cm_option rules_opts[] = {
@@ -74,10 +85,10 @@ static const struct subcommand subs[] = {
      "Audit what an image ships: setuid files, secrets, passwd/shadow, shells, package "
      "managers, its config",
      report_opts, ARRAY_SIZE(report_opts), 1, 1},
-    {"config", "[OPTIONS] FILE",
+    {"config", "[OPTIONS] FILE|--container NAME",
      "Audit a container configuration: an OCI config.json or a `docker inspect` document "
      "(one container or an array) ('-' reads standard input)",
-     report_opts, ARRAY_SIZE(report_opts), 1, 1},
+     config_opts, ARRAY_SIZE(config_opts), 0, 1},
     {"host", "[OPTIONS]",
      "Audit this machine: kernel hardening, the Docker daemon and its files, runtime "
      "versions against known escapes, and every running container",
@@ -130,6 +141,9 @@ static int on_option(int id, const char *arg, void *ctx)
     }
     case OPT_DOCKER_SOCKET:
         o->docker_socket = arg;
+        return 0;
+    case OPT_CONTAINER:
+        o->container = arg;
         return 0;
     }
     return -1;
@@ -301,6 +315,32 @@ static int audit_config_file(const char *path, struct cm_report *r, struct cm_er
     return rc;
 }
 
+/* A casemate container: the config.json of the bundle it was created from. */
+static int audit_container(const char *name, struct cm_report *r, struct cm_error *err)
+{
+    const char *root = cm_globals.root ? cm_globals.root : CM_DEFAULT_STATE_ROOT;
+    struct cm_state st;
+    memset(&st, 0, sizeof(st));
+    if (cm_state_validate_id(name, err) < 0 || cm_state_load(root, name, &st, err) < 0)
+        return -1; /* the state module names the container */
+    int rc = 0;
+    if (!st.bundle) {
+        rc = cm_err_set(err, 0, "container %s was started by 'casemate run': it has no "
+                                "config.json to audit (audit its flags with 'casemate spec')",
+                        name);
+    } else {
+        _cleanup_free_ char *path = NULL;
+        if (asprintf(&path, "%s/config.json", st.bundle) < 0) {
+            path = NULL;
+            rc = cm_err_set(err, ENOMEM, "container %s", name);
+        } else {
+            rc = audit_config_file(path, r, err);
+        }
+    }
+    cm_state_free(&st);
+    return rc;
+}
+
 static int print_rules(bool as_json)
 {
     if (as_json) {
@@ -343,6 +383,9 @@ int cmd_audit(int argc, char **argv)
         return CM_EXIT_FAILURE;
     if (strcmp(sc->name, "rules") == 0)
         return print_rules(o.rules_json);
+    if (strcmp(sc->name, "config") == 0 && (cm_strv_len(args) == 1) == (o.container != NULL))
+        return cm_fail("audit config: give either FILE or --container NAME (see 'casemate "
+                       "audit config --help')");
 
     struct cm_report r = {.kind = sc->name};
     struct cm_error err = {0};
@@ -351,6 +394,8 @@ int cmd_audit(int argc, char **argv)
         rc = audit_dockerfiles(args, &r, &err);
     else if (strcmp(sc->name, "image") == 0)
         rc = cm_audit_image(args[0], &r, &err);
+    else if (strcmp(sc->name, "config") == 0 && o.container)
+        rc = audit_container(o.container, &r, &err);
     else if (strcmp(sc->name, "config") == 0)
         rc = audit_config_file(args[0], &r, &err);
     else

@@ -29,6 +29,7 @@
 #include <grp.h>
 #include <linux/securebits.h>
 #include <poll.h>
+#include <pthread.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -40,6 +41,7 @@
 #include <sys/random.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -47,6 +49,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "container/hooks.h"
 #include "sandbox/caps.h"
 #include "sandbox/cgroup.h"
 #include "sandbox/console.h"
@@ -60,6 +63,7 @@
 #include "spec/seccomp_profile.h"
 #include "util/cleanup.h"
 #include "util/passwd.h"
+#include "util/safepath.h"
 
 enum sync_type {
     SYNC_MAPS_DONE = 1, /* parent -> child: ids mapped, cgroup joined (+ root tree fd) */
@@ -69,6 +73,9 @@ enum sync_type {
     SYNC_ERROR,         /* child -> parent: setup failed (text) */
     SYNC_EXEC_FAILED,   /* child -> parent: execve failed (errno, text) */
     SYNC_CGROUP_DONE,   /* parent -> child: in the container's cgroup, limits set */
+    SYNC_PREPIVOT,      /* child -> parent: mounts done: run createRuntime hooks */
+    SYNC_PREPIVOT_DONE, /* parent -> child: hooks done, pivot */
+    SYNC_SECCOMP,       /* parent -> child: the compiled filter follows */
 };
 
 struct sync_msg {
@@ -141,13 +148,54 @@ static int sync_recv(int sock, struct sync_msg *m, int *fd)
     return 1;
 }
 
+/* The compiled filter: a header message, then the instructions. */
+static int send_bpf(int sock, const struct cm_seccomp_bpf *bpf)
+{
+    char meta[64];
+    snprintf(meta, sizeof(meta), "%u %d", bpf->flags, bpf->notify ? 1 : 0);
+    if (sync_send(sock, SYNC_SECCOMP, bpf->len, meta, -1) < 0)
+        return -1;
+    size_t bytes = (size_t)bpf->len * sizeof(struct sock_filter);
+    ssize_t n;
+    do
+        n = send(sock, bpf->insns, bytes, MSG_NOSIGNAL);
+    while (n < 0 && errno == EINTR);
+    return n == (ssize_t)bytes ? 0 : -1;
+}
+
+static int recv_bpf(int sock, struct cm_seccomp_bpf *bpf)
+{
+    struct sync_msg m;
+    if (sync_recv(sock, &m, NULL) != 1 || m.type != SYNC_SECCOMP || m.value <= 0 ||
+        m.value > BPF_MAXINSNS)
+        return -1;
+    unsigned notify = 0;
+    if (sscanf(m.text, "%u %u", &bpf->flags, &notify) != 2)
+        return -1;
+    bpf->notify = notify;
+    bpf->len = (unsigned short)m.value;
+    size_t bytes = (size_t)bpf->len * sizeof(struct sock_filter);
+    bpf->insns = malloc(bytes);
+    if (!bpf->insns)
+        return -1;
+    ssize_t n;
+    do
+        n = recv(sock, bpf->insns, bytes, 0);
+    while (n < 0 && errno == EINTR);
+    return n == (ssize_t)bytes ? 0 : -1;
+}
+
 /* ---------------------------------------------------------------- child */
 
 struct child_ctx {
     struct cm_spec *spec;
     int sock;
     const int *source_fds;  /* per mount: a detached clone of the source, or -1 */
+    const int *join_fds;    /* per spec->ns_join: the namespace to enter */
     const struct cm_seccomp_bpf *bpf; /* NULL: unconfined */
+    int exec_fifo_fd;       /* OCI create: O_PATH of the exec FIFO, else -1 */
+    int preserve_fds;
+    pid_t host_pid;         /* our pid as the host sees it (for hook state) */
 };
 
 static _Noreturn void child_fail(int sock, const struct cm_error *err)
@@ -283,8 +331,7 @@ static int apply_caps(const struct cm_spec *spec, uid_t uid, struct cm_error *er
     return cm_caps_apply(bounding, effective, permitted, inheritable, ambient, err);
 }
 
-static _Noreturn void child_enter_process(struct cm_spec *spec, int sock,
-                                          const struct cm_seccomp_bpf *bpf);
+static _Noreturn void child_enter_process(struct child_ctx *c);
 
 static _Noreturn void child_main(struct child_ctx *c)
 {
@@ -298,6 +345,7 @@ static _Noreturn void child_main(struct child_ctx *c)
     /* Until the parent says the maps are written we are nobody here. */
     if (sync_recv(c->sock, &m, &tree_fd) != 1 || m.type != SYNC_MAPS_DONE)
         _exit(CM_EXIT_FAILURE); /* the parent died or failed: it reports */
+    c->host_pid = m.value;
 
     /* Still host uid 0 (unmapped here): the owner of the directories
      * leading to the root filesystem, which root of the namespace may not
@@ -314,8 +362,33 @@ static _Noreturn void child_main(struct child_ctx *c)
             child_fail(c->sock, &err);
         }
     }
-    if (cm_rootfs_setup(spec, rootfs_fd, tree_fd, c->source_fds, &err) < 0)
+    /* OCI namespaces to join rather than create (network, ipc, uts, ...). */
+    for (size_t i = 0; i < spec->n_ns_join; i++) {
+        if (setns(c->join_fds[i], 0) < 0) {
+            cm_err_sys(&err, "joining namespace %s", spec->ns_join[i].path);
+            child_fail(c->sock, &err);
+        }
+        close(c->join_fds[i]);
+    }
+    int newroot = -1;
+    if (cm_rootfs_setup(spec, rootfs_fd, tree_fd, c->source_fds, &newroot, &err) < 0)
         child_fail(c->sock, &err);
+    /* OCI: createRuntime hooks (the parent's) and createContainer hooks
+     * (ours: in the container's namespaces, paths still the runtime's) run
+     * after the mounts and before pivot_root. */
+    if (spec->n_hooks[CM_HOOK_PRESTART] || spec->n_hooks[CM_HOOK_CREATE_RUNTIME]) {
+        if (sync_send(c->sock, SYNC_PREPIVOT, 0, NULL, -1) < 0 ||
+            sync_recv(c->sock, &m, NULL) != 1 || m.type != SYNC_PREPIVOT_DONE)
+            _exit(CM_EXIT_FAILURE);
+    }
+    if (spec->n_hooks[CM_HOOK_CREATE_CONTAINER]) {
+        _cleanup_free_ char *state = cm_hook_state_json(spec, "creating", c->host_pid);
+        if (cm_hooks_run(spec, CM_HOOK_CREATE_CONTAINER, state, &err) < 0)
+            child_fail(c->sock, &err);
+    }
+    if (cm_rootfs_pivot(newroot, &err) < 0)
+        child_fail(c->sock, &err);
+    close(newroot);
     if (tree_fd >= 0)
         close(tree_fd);
     close(rootfs_fd);
@@ -340,22 +413,27 @@ static _Noreturn void child_main(struct child_ctx *c)
      * the namespace's root is the container's own cgroup. */
     if (sync_recv(c->sock, &m, NULL) != 1 || m.type != SYNC_CGROUP_DONE)
         _exit(CM_EXIT_FAILURE);
+    /* The filter was compiled by the parent while we mounted. */
+    static struct cm_seccomp_bpf received;
+    if (!spec->seccomp_unconfined) {
+        if (recv_bpf(c->sock, &received) < 0)
+            _exit(CM_EXIT_FAILURE);
+        c->bpf = &received;
+    }
     if ((spec->ns_new & CM_NS_CGROUP) && unshare(CLONE_NEWCGROUP) < 0) {
         cm_err_sys(&err, "creating the cgroup namespace");
         child_fail(c->sock, &err);
     }
-    child_enter_process(spec, c->sock, c->bpf);
+    child_enter_process(c);
 }
 
 /* The part of the sequence shared by `run` and `exec`: the process is in
  * every namespace of the container, its root is the container's root. */
-static _Noreturn void child_enter_process(struct cm_spec *spec, int sock,
-                                          const struct cm_seccomp_bpf *bpf)
+static _Noreturn void child_enter_process(struct child_ctx *c)
 {
+    struct cm_spec *spec = c->spec;
     struct cm_error err = {0};
     struct sync_msg m;
-    struct child_ctx ctx = {.spec = spec, .sock = sock, .bpf = bpf};
-    struct child_ctx *c = &ctx;
 
     if (spec->terminal) {
         int master = cm_console_setup_child(&err);
@@ -364,7 +442,7 @@ static _Noreturn void child_enter_process(struct cm_spec *spec, int sock,
         if (sync_send(c->sock, SYNC_CONSOLE, 0, NULL, master) < 0)
             _exit(CM_EXIT_FAILURE);
         close(master);
-    } else if (!spec->interactive) {
+    } else if (!spec->interactive && !spec->bundle) {
         int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
         if (null < 0 || dup2(null, 0) < 0) {
             cm_err_sys(&err, "opening /dev/null for stdin");
@@ -396,7 +474,7 @@ static _Noreturn void child_enter_process(struct cm_spec *spec, int sock,
     /* CVE-2024-21626: nothing of ours may leak into the container. Every
      * fd but 0-2 is closed at exec (the sync socket must live until then
      * to report an exec failure). */
-    if (close_range(3, ~0U, CLOSE_RANGE_CLOEXEC) < 0) {
+    if (close_range(3 + (unsigned)c->preserve_fds, ~0U, CLOSE_RANGE_CLOEXEC) < 0) {
         cm_err_sys(&err, "marking inherited file descriptors close-on-exec");
         child_fail(c->sock, &err);
     }
@@ -431,8 +509,23 @@ static _Noreturn void child_enter_process(struct cm_spec *spec, int sock,
 
     if (sync_send(c->sock, SYNC_READY, 0, NULL, -1) < 0)
         _exit(CM_EXIT_FAILURE);
-    if (sync_recv(c->sock, &m, NULL) != 1 || m.type != SYNC_START)
+    if (c->exec_fifo_fd >= 0) {
+        /* OCI: created. `start` opens the FIFO for reading; until then
+         * this open blocks. */
+        char path[32];
+        int fifo = open(cm_fd_path(c->exec_fifo_fd, path), O_WRONLY | O_CLOEXEC);
+        if (fifo < 0 || write(fifo, "0", 1) != 1)
+            _exit(CM_EXIT_FAILURE);
+        close(fifo);
+        close(c->exec_fifo_fd);
+    } else if (sync_recv(c->sock, &m, NULL) != 1 || m.type != SYNC_START) {
         _exit(CM_EXIT_FAILURE);
+    }
+    if (spec->n_hooks[CM_HOOK_START_CONTAINER]) {
+        _cleanup_free_ char *state = cm_hook_state_json(spec, "created", c->host_pid);
+        if (cm_hooks_run(spec, CM_HOOK_START_CONTAINER, state, &err) < 0)
+            child_fail(c->sock, &err);
+    }
 
     /* Changing credentials cleared the parent-death signal: set it again. */
     if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0)
@@ -598,7 +691,44 @@ static int supervise(pid_t child, int pidfd, int sigfd, int master)
 }
 
 /* Setup messages until SYNC_READY; the terminal master arrives on the way. */
-static int wait_ready(int sock, int *master, struct cm_error *err)
+/* Where the parent's side of setup is told about: OCI hooks to run in the
+ * runtime's namespaces, a console socket for the terminal. */
+struct parent_ctx {
+    const struct cm_spec *spec;
+    pid_t child;
+    const char *console_socket;
+};
+
+/* Hand the terminal master to an engine's console socket (as runc does:
+ * one message carrying the fd). */
+static int send_console(const char *path, int master, struct cm_error *err)
+{
+    _cleanup_close_ int s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    if (strlen(path) >= sizeof(sa.sun_path))
+        return cm_err_set(err, 0, "console socket path %s is too long", path);
+    strcpy(sa.sun_path, path);
+    if (s < 0 || connect(s, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+        return cm_err_sys(err, "connecting to console socket %s", path);
+    char name[] = "/dev/ptmx";
+    struct iovec iov = {.iov_base = name, .iov_len = sizeof(name) - 1};
+    union {
+        char buf[CMSG_SPACE(sizeof(int))];
+        struct cmsghdr align;
+    } u;
+    struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf,
+                         .msg_controllen = sizeof(u.buf)};
+    struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+    c->cmsg_level = SOL_SOCKET;
+    c->cmsg_type = SCM_RIGHTS;
+    c->cmsg_len = CMSG_LEN(sizeof(int));
+    memcpy(CMSG_DATA(c), &master, sizeof(int));
+    if (sendmsg(s, &msg, MSG_NOSIGNAL) < 0)
+        return cm_err_sys(err, "sending the terminal to console socket %s", path);
+    return 0;
+}
+
+static int wait_ready_ctx(int sock, int *master, const struct parent_ctx *pc, struct cm_error *err)
 {
     for (;;) {
         struct sync_msg m;
@@ -614,14 +744,35 @@ static int wait_ready(int sock, int *master, struct cm_error *err)
             return -1;
         }
         if (m.type == SYNC_CONSOLE) {
+            if (pc && pc->console_socket) {
+                int r2 = send_console(pc->console_socket, fd, err);
+                close(fd);
+                if (r2 < 0)
+                    return -1;
+                continue;
+            }
             *master = fd;
             continue;
         }
         if (fd >= 0)
             close(fd);
+        if (m.type == SYNC_PREPIVOT && pc) {
+            _cleanup_free_ char *state = cm_hook_state_json(pc->spec, "creating", pc->child);
+            if (cm_hooks_run(pc->spec, CM_HOOK_PRESTART, state, err) < 0 ||
+                cm_hooks_run(pc->spec, CM_HOOK_CREATE_RUNTIME, state, err) < 0)
+                return -1;
+            if (sync_send(sock, SYNC_PREPIVOT_DONE, 0, NULL, -1) < 0)
+                return cm_err_sys(err, "resuming container setup");
+            continue;
+        }
         if (m.type == SYNC_READY)
             return 0;
     }
+}
+
+static int wait_ready(int sock, int *master, struct cm_error *err)
+{
+    return wait_ready_ctx(sock, master, NULL, err);
 }
 
 /* SYNC_START, then wait for the exec: EOF on the close-on-exec socket.
@@ -642,6 +793,44 @@ static int start_child(int sock, const struct termios *saved_tio, bool *raw, str
     if (r == 1 && m.type == SYNC_ERROR)
         return cm_err_set(err, 0, "%s", m.text);
     return 1;
+}
+
+struct cgroup_job {
+    struct cm_cgroup *cg;
+    pid_t child;
+    const struct cm_spec *spec;
+    int rc;
+    struct cm_error err;
+};
+
+/* Into the container's cgroup, with its OOM score and rlimits; the last
+ * two from here because inside its user namespace a hard limit could
+ * never be raised. */
+static void *cgroup_job_run(void *arg)
+{
+    struct cgroup_job *j = arg;
+    const struct cm_spec *spec = j->spec;
+    j->rc = 0;
+    if (cm_cgroup_add_pid(j->cg, j->child, &j->err) < 0 ||
+        (spec->oom_score_adj_set && cm_oom_score_adj_apply(j->child, spec->oom_score_adj, &j->err) < 0) ||
+        (spec->n_rlimits && cm_rlimits_apply_pid(j->child, spec->rlimits, spec->n_rlimits, &j->err) < 0))
+        j->rc = -1;
+    return NULL;
+}
+
+/* Written atomically: engines read it as soon as create returns. */
+static int write_pid_file(const char *path, pid_t pid, struct cm_error *err)
+{
+    char tmp[4200], text[32];
+    snprintf(tmp, sizeof(tmp), "%s.tmp%d", path, (int)getpid());
+    int len = snprintf(text, sizeof(text), "%d", (int)pid);
+    _cleanup_close_ int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0 || write(fd, text, (size_t)len) != len || rename(tmp, path) < 0) {
+        cm_err_sys(err, "writing pid file %s", path);
+        unlink(tmp);
+        return -1;
+    }
+    return 0;
 }
 
 static struct cm_seccomp_bpf *compile_seccomp(const struct cm_spec *spec, struct cm_error *err)
@@ -692,10 +881,9 @@ int cm_container_run(struct cm_spec *spec, const char *state_root, struct cm_run
         (spec->selinux_label && cm_lsm_check_selinux(spec->selinux_label, err) < 0))
         return -1;
 
-    /* Compile before anything exists: a bad profile must leave nothing. */
-    struct cm_seccomp_bpf *bpf = compile_seccomp(spec, err);
-    if (!bpf && !spec->seccomp_unconfined)
-        return -1;
+    /* The filter is compiled while the child mounts (below); a profile
+     * that cannot be compiled still leaves nothing behind. */
+    struct cm_seccomp_bpf *bpf = NULL;
 
     int ret = -1;
     struct cm_userns_slot slot = {.lock_fd = -1};
@@ -703,6 +891,9 @@ int cm_container_run(struct cm_spec *spec, const char *state_root, struct cm_run
     int socks[2] = {-1, -1};
     _cleanup_close_ int pidfd = -1, sigfd = -1, master = -1, tree = -1;
     _cleanup_free_ int *source_fds = NULL;
+    _cleanup_free_ int *join_fds = NULL;
+    _cleanup_close_ int fifo_fd = -1;
+    bool create_only = hooks && hooks->create_only;
     pid_t child = -1, proxy = -1;
     _cleanup_free_ int *port_fds = NULL;
     sigset_t fwd, old;
@@ -723,6 +914,35 @@ int cm_container_run(struct cm_spec *spec, const char *state_root, struct cm_run
         spec->uid_map[0] = (struct cm_idmap){0, slot.host_uid, slot.size};
         spec->gid_map[0] = (struct cm_idmap){0, slot.host_gid, slot.size};
         spec->n_uid_map = spec->n_gid_map = 1;
+    }
+
+    /* OCI: namespaces to join, and the FIFO `start` will open. */
+    join_fds = calloc(spec->n_ns_join + 1, sizeof(int));
+    if (!join_fds) {
+        cm_err_set(err, ENOMEM, "opening namespaces");
+        goto out;
+    }
+    for (size_t i = 0; i < spec->n_ns_join; i++) {
+        join_fds[i] = -1;
+        enum cm_ns t = spec->ns_join[i].type;
+        if (t == CM_NS_USER || t == CM_NS_PID || t == CM_NS_MOUNT || t == CM_NS_TIME) {
+            cm_err_set(err, 0, "joining an existing %s namespace (%s) is not supported by casemate",
+                       t == CM_NS_USER ? "user" : t == CM_NS_PID ? "pid" : t == CM_NS_MOUNT ? "mount" : "time",
+                       spec->ns_join[i].path);
+            goto out;
+        }
+        join_fds[i] = open(spec->ns_join[i].path, O_RDONLY | O_CLOEXEC);
+        if (join_fds[i] < 0) {
+            cm_err_sys(err, "opening namespace %s", spec->ns_join[i].path);
+            goto out;
+        }
+    }
+    if (hooks && hooks->exec_fifo) {
+        fifo_fd = open(hooks->exec_fifo, O_PATH | O_CLOEXEC);
+        if (fifo_fd < 0) {
+            cm_err_sys(err, "opening %s", hooks->exec_fifo);
+            goto out;
+        }
     }
 
     /* Volume sources are cloned here, as host root; see rootfs.h. */
@@ -790,8 +1010,10 @@ int cm_container_run(struct cm_spec *spec, const char *state_root, struct cm_run
     }
     if (child == 0) {
         close(socks[0]);
-        struct child_ctx ctx = {.spec = spec, .sock = socks[1], .bpf = bpf,
-                                .source_fds = source_fds};
+        struct child_ctx ctx = {.spec = spec, .sock = socks[1], .bpf = NULL,
+                                .source_fds = source_fds, .join_fds = join_fds,
+                                .exec_fifo_fd = fifo_fd,
+                                .preserve_fds = hooks ? hooks->preserve_fds : 0};
         child_main(&ctx);
     }
     close(socks[1]);
@@ -809,7 +1031,7 @@ int cm_container_run(struct cm_spec *spec, const char *state_root, struct cm_run
     tree = clone_rootfs(spec, child, err);
     if (tree == -2)
         goto out;
-    if (sync_send(socks[0], SYNC_MAPS_DONE, 0, NULL, tree) < 0) {
+    if (sync_send(socks[0], SYNC_MAPS_DONE, (int)child, NULL, tree) < 0) {
         cm_err_sys(err, "starting container setup");
         goto out;
     }
@@ -817,23 +1039,48 @@ int cm_container_run(struct cm_spec *spec, const char *state_root, struct cm_run
         close(tree);
         tree = -1;
     }
-    /* While the child builds its mounts. */
-    if (cm_cgroup_add_pid(cg, child, err) < 0)
+    /* While the child builds its mounts, two things that each take a few
+     * milliseconds happen side by side: joining the cgroup (on v1 the
+     * kernel waits for an RCU grace period) in a thread, and compiling the
+     * seccomp filter here. Threads are safe now: the child already exists. */
+    struct cgroup_job job = {.cg = cg, .child = child, .spec = spec};
+    pthread_t thread;
+    bool threaded = pthread_create(&thread, NULL, cgroup_job_run, &job) == 0;
+    if (!threaded)
+        cgroup_job_run(&job);
+    if (!spec->seccomp_unconfined)
+        bpf = compile_seccomp(spec, err);
+    if (threaded)
+        pthread_join(thread, NULL);
+    if (!spec->seccomp_unconfined && !bpf)
         goto out;
-    if (spec->oom_score_adj_set && cm_oom_score_adj_apply(child, spec->oom_score_adj, err) < 0)
+    if (job.rc < 0) {
+        *err = job.err;
         goto out;
-    /* From here, not in the child: inside its user namespace a hard limit
-     * could never be raised. */
-    if (spec->n_rlimits && cm_rlimits_apply_pid(child, spec->rlimits, spec->n_rlimits, err) < 0)
-        goto out;
-    if (sync_send(socks[0], SYNC_CGROUP_DONE, 0, NULL, -1) < 0) {
+    }
+    if (sync_send(socks[0], SYNC_CGROUP_DONE, 0, NULL, -1) < 0 || (bpf && send_bpf(socks[0], bpf) < 0)) {
         /* The child failed its setup: its message is waiting. */
         if (wait_ready(socks[0], &master, err) == 0)
             cm_err_set(err, 0, "container setup ended unexpectedly");
         goto out;
     }
-    if (wait_ready(socks[0], &master, err) < 0)
+    struct parent_ctx pc = {.spec = spec, .child = child,
+                            .console_socket = hooks ? hooks->console_socket : NULL};
+    if (wait_ready_ctx(socks[0], &master, &pc, err) < 0)
         goto out;
+    if (create_only) {
+        /* Created: the init waits on the FIFO; it, its cgroup and its
+         * namespaces now belong to whoever runs `start` and `delete`. */
+        if (hooks->pid_file && write_pid_file(hooks->pid_file, child, err) < 0)
+            goto out;
+        if (hooks->created && hooks->created(hooks->ctx, child, cg, err) < 0)
+            goto out;
+        child = -1;
+        cm_cgroup_close(cg);
+        cg = NULL;
+        ret = 0;
+        goto out;
+    }
     if (spec->n_ports) {
         proxy = cm_ports_start_proxy(child, spec->ports, spec->n_ports, port_fds, err);
         if (proxy < 0)
@@ -887,6 +1134,9 @@ out:
     for (size_t i = 0; source_fds && i < spec->n_mounts; i++)
         if (source_fds[i] >= 0)
             close(source_fds[i]);
+    for (size_t i = 0; join_fds && i < spec->n_ns_join; i++)
+        if (join_fds[i] >= 0)
+            close(join_fds[i]);
     if (cg) {
         struct cm_error cgerr = {0};
         if (cm_cgroup_destroy(cg, &cgerr) < 0)
@@ -1017,7 +1267,9 @@ int cm_container_exec(struct cm_spec *spec, pid_t pid, const char *cgroup, struc
             child_fail(socks[1], &cerr);
         }
         spec->init = false;
-        child_enter_process(spec, socks[1], bpf);
+        struct child_ctx ctx = {.spec = spec, .sock = socks[1], .bpf = bpf, .exec_fifo_fd = -1,
+                                .host_pid = getpid()};
+        child_enter_process(&ctx);
     }
     if (own_pidns >= 0 && setns(own_pidns, CLONE_NEWPID) < 0) {
         cm_err_sys(err, "returning to our pid namespace");

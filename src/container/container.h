@@ -12,13 +12,25 @@
 #include "spec/spec.h"
 #include "util/error.h"
 
-/* What a detached container's supervisor hears of its container. */
+/* What a detached container's supervisor, or an OCI `create`, needs. */
 struct cm_run_hooks {
     /* Called once the command runs (its exec happened); may fail, which
      * stops the container. */
     int (*started)(void *ctx, pid_t pid, struct cm_cgroup *cg, struct cm_error *err);
     void *ctx;
     bool oom_killed; /* out: the OOM killer ended it */
+
+    /* OCI create: stop once the container is set up. Its init then waits
+     * on `exec_fifo` (a FIFO the caller made, mode 0622) until `start`
+     * opens it, and cm_container_run returns 0 leaving the container, its
+     * cgroup and its init (which the caller's subreaper inherits). */
+    bool create_only;
+    const char *exec_fifo;
+    /* Called when the container is created (create_only), before return. */
+    int (*created)(void *ctx, pid_t pid, struct cm_cgroup *cg, struct cm_error *err);
+    const char *console_socket; /* -t: the terminal master goes there */
+    const char *pid_file;       /* the init's host pid is written there */
+    int preserve_fds;           /* fds 3 .. 3+N-1 are passed to the container */
 };
 
 /* Run `spec`: create, start, forward signals and the terminal, wait, and

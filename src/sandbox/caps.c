@@ -104,7 +104,7 @@ int cm_cap_last_cap(void)
     static int cached = -1;
     if (cached >= 0)
         return cached;
-    int last = (int)ARRAY_SIZE(cap_names) - 1;
+    int last = -1;
     _cleanup_close_ int fd = open("/proc/sys/kernel/cap_last_cap", O_RDONLY | O_CLOEXEC);
     if (fd >= 0) {
         char buf[16] = { 0 };
@@ -115,6 +115,13 @@ int cm_cap_last_cap(void)
             if (end != buf && v >= 0 && v < 64)
                 last = (int)v;
         }
+    }
+    /* No /proc (early in the container child): ask the bounding set, which
+     * answers EINVAL past the last cap the kernel knows. */
+    if (last < 0) {
+        last = 0;
+        while (last < 63 && prctl(PR_CAPBSET_READ, (unsigned long)last + 1, 0UL, 0UL, 0UL) >= 0)
+            last++;
     }
     cached = last;
     return last;
@@ -208,6 +215,18 @@ int cm_caps_apply(uint64_t bounding, uint64_t effective, uint64_t permitted,
                   uint64_t inheritable, uint64_t ambient, struct cm_error *err)
 {
     int last = cm_cap_last_cap();
+    struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3, .pid = 0 };
+    struct __user_cap_data_struct data[2] = { 0 };
+
+    /* 0. After setresuid with PR_SET_KEEPCAPS the kernel keeps the permitted
+     * set but empties the effective one; make the permitted caps effective
+     * again so step 1 holds CAP_SETPCAP (always allowed: eff <= prm). */
+    if (syscall(SYS_capget, &hdr, data) < 0)
+        return cm_err_sys(err, "reading the current capabilities");
+    data[0].effective = data[0].permitted;
+    data[1].effective = data[1].permitted;
+    if (syscall(SYS_capset, &hdr, data) < 0)
+        return cm_err_sys(err, "raising the permitted capabilities to effective");
 
     /* 1. Bounding set first: PR_CAPBSET_DROP needs CAP_SETPCAP in the
      * effective set, which step 2 may remove. */
@@ -224,8 +243,6 @@ int cm_caps_apply(uint64_t bounding, uint64_t effective, uint64_t permitted,
     }
 
     /* 2. permitted, effective, inheritable in one capset (v3: two words). */
-    struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3, .pid = 0 };
-    struct __user_cap_data_struct data[2] = { 0 };
     for (int i = 0; i < 2; i++) {
         data[i].effective = (uint32_t)(effective >> (32 * i));
         data[i].permitted = (uint32_t)(permitted >> (32 * i));

@@ -95,23 +95,179 @@ static int bind_at(int rootfd, int src_dirfd, const char *src, const char *dest,
     return 0;
 }
 
-static int setup_proc(int rootfd, struct cm_error *err)
+static int setup_proc_at(int rootfd, const char *dest, unsigned long flags, struct cm_error *err)
 {
     /* /proc must be a real directory of the root, never a symlink (a
-     * symlinked /proc let a container aim the mount at host paths). */
-    _cleanup_close_ int target = cm_mkdir_in_root(rootfd, "/proc", 0555, err);
-    if (target < 0)
-        return cm_err_prefix(err, "mounting /proc");
+     * symlinked /proc let a container aim the mount at host paths). Every
+     * component is checked with O_NOFOLLOW. */
     struct stat st;
-    if (fstat(target, &st) < 0 || !S_ISDIR(st.st_mode))
-        return cm_err_set(err, 0, "mounting /proc: /proc in the root filesystem is not a directory");
-    _cleanup_close_ int check = openat(rootfd, "proc", O_PATH | O_NOFOLLOW | O_CLOEXEC);
-    if (check < 0 || fstat(check, &st) < 0 || !S_ISDIR(st.st_mode))
-        return cm_err_set(err, 0, "mounting /proc: /proc in the root filesystem is a symlink "
-                                  "or not a directory; refusing");
+    _cleanup_close_ int dir = fcntl(rootfd, F_DUPFD_CLOEXEC, 3);
+    _cleanup_free_ char *copy = strdup(dest);
+    if (dir < 0 || !copy)
+        return cm_err_sys(err, "mounting %s", dest);
+    char *save = NULL;
+    for (char *c = strtok_r(copy, "/", &save); c; c = strtok_r(NULL, "/", &save)) {
+        if (!strcmp(c, "..") || !strcmp(c, "."))
+            return cm_err_set(err, 0, "mounting %s: '.' and '..' are refused in a /proc target", dest);
+        if (mkdirat(dir, c, 0555) < 0 && errno != EEXIST)
+            return cm_err_sys(err, "mounting %s: creating %s", dest, c);
+        int next = openat(dir, c, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+        if (next < 0 || fstat(next, &st) < 0 || !S_ISDIR(st.st_mode)) {
+            if (next >= 0)
+                close(next);
+            return cm_err_set(err, 0, "mounting %s: %s in the root filesystem is a symlink or "
+                                      "not a directory; refusing", dest, c);
+        }
+        close(dir);
+        dir = next;
+    }
     char buf[32];
-    if (mount("proc", cm_fd_path(target, buf), "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
-        return cm_err_sys(err, "mounting /proc");
+    if (mount("proc", cm_fd_path(dir, buf), "proc", flags | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
+        return cm_err_sys(err, "mounting %s", dest);
+    return 0;
+}
+
+static int setup_proc(int rootfd, struct cm_error *err)
+{
+    return setup_proc_at(rootfd, "/proc", 0, err);
+}
+
+/* cgroupfs inside the container: the unified hierarchy on v2; on v1 a
+ * tmpfs with one read-only mount per controller. The cgroup namespace
+ * makes each show only the container's own cgroup. */
+static int mount_cgroupfs(int rootfd, const struct cm_mount *m, struct cm_error *err)
+{
+    unsigned long flags = m->flags | MS_NOSUID | MS_NODEV | MS_NOEXEC;
+    struct stat st;
+    bool v2 = stat("/sys/fs/cgroup/cgroup.controllers", &st) == 0;
+    if (v2)
+        return mount_fs(rootfd, m->destination, "cgroup2", flags, NULL, err);
+    if (mount_fs(rootfd, m->destination, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=755,size=64k",
+                 err) < 0)
+        return -1;
+    _cleanup_fclose_ FILE *f = fopen("/proc/self/cgroup", "re");
+    if (!f)
+        return cm_err_sys(err, "reading /proc/self/cgroup");
+    char line[512];
+    while (fgets(line, sizeof(line), f)) {
+        char *a = strchr(line, ':');
+        char *b = a ? strchr(a + 1, ':') : NULL;
+        if (!b || b == a + 1)
+            continue; /* the v2 entry "0::/" */
+        *b = '\0';
+        const char *ctrls = a + 1;
+        if (!strncmp(ctrls, "name=", 5))
+            continue;
+        char dest[600];
+        snprintf(dest, sizeof(dest), "%s/%s", m->destination, ctrls);
+        if (mount_fs(rootfd, dest, "cgroup", flags, ctrls, err) < 0)
+            return -1;
+    }
+    /* Remount the tmpfs read-only too, as Docker does. */
+    _cleanup_close_ int t = cm_open_in_root(rootfd, m->destination, O_PATH, 0, err);
+    struct mount_attr attr = {.attr_set = (m->flags & MS_RDONLY) ? MOUNT_ATTR_RDONLY : 0};
+    if (t < 0 || mount_setattr(t, "", AT_EMPTY_PATH, &attr, sizeof(attr)) < 0)
+        return cm_err_sys(err, "making %s read-only", m->destination);
+    return 0;
+}
+
+/* OCI: the devices the runtime must supply, and linux.devices. Inside a
+ * user namespace nodes cannot be made: the host's are bound instead. */
+static int add_device(const struct cm_spec *spec, int rootfd, const char *path, char type,
+                      unsigned maj, unsigned min, mode_t mode, struct cm_error *err)
+{
+    bool userns = spec->ns_new & CM_NS_USER;
+    if (!userns) {
+        _cleanup_close_ int t = cm_mkfile_in_root(rootfd, path, err);
+        if (t < 0)
+            return -1;
+        /* Replace the placeholder with the node, through the parent dir. */
+        _cleanup_free_ char *dir = strdup(path);
+        char *slash = dir ? strrchr(dir, '/') : NULL;
+        if (!slash)
+            return cm_err_set(err, ENOMEM, "creating %s", path);
+        *slash = '\0';
+        _cleanup_close_ int d = cm_open_in_root(rootfd, *dir ? dir : "/", O_PATH | O_DIRECTORY, 0, err);
+        if (d < 0)
+            return -1;
+        if (unlinkat(d, slash + 1, 0) < 0 ||
+            mknodat(d, slash + 1, (type == 'b' ? S_IFBLK : S_IFCHR) | (mode & 07777), makedev(maj, min)) < 0)
+            return cm_err_sys(err, "creating device %s", path);
+        return 0;
+    }
+    char host[300];
+    snprintf(host, sizeof(host), "/dev/%s", strncmp(path, "/dev/", 5) ? path : path + 5);
+    struct stat st;
+    if (stat(host, &st) < 0 || major(st.st_rdev) != maj || minor(st.st_rdev) != min ||
+        (type == 'b') != (S_ISBLK(st.st_mode) != 0))
+        return cm_err_set(err, 0, "device %s (%c %u:%u): no such node on the host to bind into a "
+                                  "container with a user namespace", path, type, maj, min);
+    return bind_at(rootfd, AT_FDCWD, host, path, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC, false, err);
+}
+
+static int setup_oci_dev(const struct cm_spec *spec, int rootfd, struct cm_error *err)
+{
+    static const struct {
+        const char *path;
+        unsigned maj, min;
+    } defaults[] = {{"/dev/null", 1, 3}, {"/dev/zero", 1, 5}, {"/dev/full", 1, 7},
+                    {"/dev/random", 1, 8}, {"/dev/urandom", 1, 9}, {"/dev/tty", 5, 0}};
+    bool dev_mounted = false;
+    for (size_t i = 0; i < spec->n_mounts; i++)
+        dev_mounted |= spec->mounts[i].destination && !strcmp(spec->mounts[i].destination, "/dev");
+    for (size_t i = 0; dev_mounted && i < ARRAY_SIZE(defaults); i++) {
+        bool listed = false;
+        for (size_t j = 0; j < spec->n_devices; j++)
+            listed |= spec->devices[j].path && !strcmp(spec->devices[j].path, defaults[i].path);
+        if (!listed && add_device(spec, rootfd, defaults[i].path, 'c', defaults[i].maj,
+                                  defaults[i].min, 0666, err) < 0)
+            return -1;
+    }
+    for (size_t j = 0; j < spec->n_devices; j++) {
+        const struct cm_device *d = &spec->devices[j];
+        if (!d->path)
+            continue;
+        if (d->type == 'p' || d->major < 0 || d->minor < 0)
+            return cm_err_set(err, 0, "linux.devices: %s: only character and block devices are "
+                                      "supported", d->path);
+        if (add_device(spec, rootfd, d->path, d->type, (unsigned)d->major, (unsigned)d->minor,
+                       d->file_mode ? d->file_mode : 0666, err) < 0)
+            return -1;
+    }
+    if (!dev_mounted)
+        return 0;
+    _cleanup_close_ int dev = cm_open_in_root(rootfd, "/dev", O_PATH | O_DIRECTORY, 0, err);
+    if (dev < 0)
+        return -1;
+    static const char *const links[][2] = {
+        {"/proc/self/fd", "fd"},       {"/proc/self/fd/0", "stdin"}, {"/proc/self/fd/1", "stdout"},
+        {"/proc/self/fd/2", "stderr"}, {"pts/ptmx", "ptmx"},         {"/proc/kcore", "core"},
+    };
+    for (size_t i = 0; i < ARRAY_SIZE(links); i++)
+        if (symlinkat(links[i][0], dev, links[i][1]) < 0 && errno != EEXIST)
+            return cm_err_sys(err, "creating /dev/%s", links[i][1]);
+    return 0;
+}
+
+/* OCI linux.sysctl, written through the container's own /proc. */
+static int write_sysctls(const struct cm_spec *spec, int rootfd, struct cm_error *err)
+{
+    for (size_t i = 0; i < spec->n_sysctl; i++) {
+        const char *key = spec->sysctl[i].key;
+        char path[512];
+        int n = snprintf(path, sizeof(path), "/proc/sys/%s", key);
+        if (n < 0 || (size_t)n >= sizeof(path) || strstr(key, ".."))
+            return cm_err_set(err, 0, "linux.sysctl: bad key '%s'", key);
+        for (char *p = path + 10; *p; p++)
+            if (*p == '.')
+                *p = '/';
+        _cleanup_close_ int fd = cm_open_in_root(rootfd, path, O_WRONLY | O_TRUNC, 0, err);
+        if (fd < 0)
+            return cm_err_prefix(err, "linux.sysctl %s", key);
+        size_t len = strlen(spec->sysctl[i].value);
+        if (write(fd, spec->sysctl[i].value, len) != (ssize_t)len)
+            return cm_err_sys(err, "linux.sysctl: setting %s to '%s'", key, spec->sysctl[i].value);
+    }
     return 0;
 }
 
@@ -225,6 +381,17 @@ static int setup_user_mounts(const struct cm_spec *spec, int rootfd, const int *
         int r;
         if (!strcmp(type, "bind") || (m->flags & MS_BIND)) {
             r = attach_tree(rootfd, source_fds ? source_fds[i] : -1, m, err);
+        } else if (!strcmp(type, "proc")) {
+            r = setup_proc_at(rootfd, m->destination, m->flags, err);
+        } else if (!strcmp(type, "cgroup") || !strcmp(type, "cgroup2")) {
+            r = mount_cgroupfs(rootfd, m, err);
+        } else if (!strcmp(type, "sysfs")) {
+            r = mount_fs(rootfd, m->destination, "sysfs", m->flags, m->data, err);
+            if (r < 0 && err->errnum == EPERM)
+                r = bind_at(rootfd, AT_FDCWD, "/sys", m->destination,
+                            MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC |
+                                ((m->flags & MS_RDONLY) ? MOUNT_ATTR_RDONLY : 0),
+                            true, err);
         } else {
             const char *source = m->source && *m->source ? m->source : type;
             _cleanup_close_ int target = cm_mkdir_in_root(rootfd, m->destination, 0755, err);
@@ -400,7 +567,7 @@ static int pivot(int rootfd, struct cm_error *err)
 }
 
 int cm_rootfs_setup(const struct cm_spec *spec, int rootfs_fd, int tree_fd, const int *source_fds,
-                    struct cm_error *err)
+                    int *rootfd_out, struct cm_error *err)
 {
     unsigned long prop = spec->rootfs_propagation ? spec->rootfs_propagation : MS_PRIVATE;
     if (mount(NULL, "/", NULL, MS_REC | prop, NULL) < 0)
@@ -443,6 +610,11 @@ int cm_rootfs_setup(const struct cm_spec *spec, int rootfs_fd, int tree_fd, cons
     }
     if (setup_user_mounts(spec, rootfd, source_fds, err) < 0)
         return -1;
+    if (spec->oci_mounts && setup_oci_dev(spec, rootfd, err) < 0)
+        return -1;
+    /* Before /proc/sys turns read-only. */
+    if (write_sysctls(spec, rootfd, err) < 0)
+        return -1;
     if (mask_paths(spec, rootfd, err) < 0 || readonly_paths(spec, rootfd, err) < 0)
         return -1;
     if (!spec->oci_mounts && setup_etc_files(spec, rootfd, err) < 0)
@@ -453,5 +625,11 @@ int cm_rootfs_setup(const struct cm_spec *spec, int rootfs_fd, int tree_fd, cons
         if (mount_setattr(rootfd, "", AT_EMPTY_PATH, &attr, sizeof(attr)) < 0)
             return cm_err_sys(err, "making the root filesystem read-only");
     }
+    *rootfd_out = TAKE_FD(rootfd);
+    return 0;
+}
+
+int cm_rootfs_pivot(int rootfd, struct cm_error *err)
+{
     return pivot(rootfd, err);
 }

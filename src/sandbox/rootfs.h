@@ -22,9 +22,12 @@
  *   source_fds detached clones of the bind mounts' sources made by the
  *              parent with their flags already set (nosuid, nodev, ...),
  *              one per spec mount (-1 for other mounts)
- * On success the process has pivoted into the new root, cwd "/". */
+ * On success *rootfd_out is the finished root, ready for cm_rootfs_pivot
+ * (OCI createContainer hooks run in between). */
 int cm_rootfs_setup(const struct cm_spec *spec, int rootfs_fd, int tree_fd, const int *source_fds,
-                    struct cm_error *err);
+                    int *rootfd_out, struct cm_error *err);
+/* pivot_root into `rootfd` and detach the old root; cwd "/". */
+int cm_rootfs_pivot(int rootfd, struct cm_error *err);
 
 /* Parent side: a detached clone of a bind mount's source with its flags
  * (nosuid, nodev, noexec, ro) set. Returns the tree fd. */

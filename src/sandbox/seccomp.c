@@ -15,7 +15,13 @@
  *     refuses it, and it changes nothing);
  *   - unknown syscall names are skipped, with a debug message;
  *   - several comparisons on the same argument index become separate rules
- *     (an OR), as runc does; comparisons on distinct indexes are ANDed. */
+ *     (an OR), as runc does; comparisons on distinct indexes are ANDed;
+ *   - a syscall newer than all the profile names gets ENOSYS, as runc does.
+ *
+ * Each architecture is compiled alone (in parallel) and joined behind a
+ * small dispatcher (see stitch): libseccomp is several times slower on one
+ * multi-architecture filter, and start time matters. Two checks of ours run
+ * before each architecture's program (see add_prologue). */
 #include "sandbox/seccomp.h"
 
 #include <errno.h>
@@ -26,6 +32,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -59,6 +66,9 @@ static const enum scmp_compare op_map[] = {
     [CM_SCMP_CMP_GE] = SCMP_CMP_GE, [CM_SCMP_CMP_GT] = SCMP_CMP_GT,
     [CM_SCMP_CMP_MASKED_EQ] = SCMP_CMP_MASKED_EQ,
 };
+
+/* x32 syscall numbers carry this bit (and x32 shares x86_64's arch). */
+#define X32_SYSCALL_BIT 0x40000000u
 
 static void ctx_releasep(scmp_filter_ctx *ctx)
 {
@@ -236,33 +246,85 @@ static bool needs_socketcall_guard(const struct cm_seccomp_profile *profile,
     return false;
 }
 
-static int prepend_socketcall_guard(uint32_t arch, uint32_t def_action,
-                                    struct sock_filter **insns, size_t *len,
-                                    struct cm_error *err)
+/* The highest syscall number, on this architecture, of any name in the
+ * profile; -1 when none resolves. */
+static int highest_named_nr(const struct cm_seccomp_profile *profile, uint32_t arch)
 {
-    int nr = seccomp_syscall_resolve_name_arch(arch, "socketcall");
-    /* The low 32 bits of args[0]: first on little-endian ABIs. */
-    uint32_t a0_lo = (uint32_t)offsetof(struct seccomp_data, args[0]) +
-                     ((arch & 0x40000000u /* __AUDIT_ARCH_LE */) ? 0 : 4);
-    const struct sock_filter guard[] = {
-        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
-        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (uint32_t)nr, 0, 3),
-        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, a0_lo),
-        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_SOCKETCALL_SOCKET, 0, 1),
-        BPF_STMT(BPF_RET | BPF_K, def_action),
-    };
-    size_t n = ARRAY_SIZE(guard) + *len;
-    if (n > BPF_MAXINSNS)
-        return cm_err_set(err, E2BIG, "the seccomp filter has %zu instructions (at most %d)", n,
-                          BPF_MAXINSNS);
-    struct sock_filter *all = malloc(n * sizeof(*all));
+    int max = -1;
+    for (size_t i = 0; i < profile->n_rules; i++)
+        for (char **n = profile->rules[i].names; n && *n; n++) {
+            int nr = seccomp_syscall_resolve_name_arch(arch, *n);
+            if (nr > max)
+                max = nr;
+        }
+    return max;
+}
+
+static bool denies_by_default(const struct cm_seccomp_profile *profile)
+{
+    switch (profile->default_action) {
+    case CM_SCMP_ERRNO:
+    case CM_SCMP_KILL_PROCESS:
+    case CM_SCMP_KILL_THREAD:
+    case CM_SCMP_TRAP:
+        return true;
+    default:
+        return false;
+    }
+}
+
+/* Checks that run before libseccomp's program for one architecture:
+ *  - newer syscalls get ENOSYS: a deny-by-default profile answers EPERM to
+ *    anything it does not name, but for a syscall newer than every one it
+ *    names (and than this libseccomp, maybe) ENOSYS is right, as runc does:
+ *    libc then falls back to the older call (glibc's fchmodat2 to fchmodat)
+ *    where EPERM would be a hard failure. The call stays refused;
+ *  - the socketcall guard (see needs_socketcall_guard). */
+static int add_prologue(const struct cm_seccomp_profile *profile, uint64_t granted_caps,
+                        uint32_t arch, uint32_t def_action, struct sock_filter **insns,
+                        size_t *len, struct cm_error *err)
+{
+    struct sock_filter pro[16];
+    size_t n = 0;
+    int max = denies_by_default(profile) ? highest_named_nr(profile, arch) : -1;
+    if (max >= 0) {
+        pro[n++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
+                                                offsetof(struct seccomp_data, nr));
+        /* x32 numbers (and -1) reaching the x86_64 program are its own to
+         * judge: it kills them as a foreign ABI. */
+        if (arch == SCMP_ARCH_X86_64)
+            pro[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, X32_SYSCALL_BIT,
+                                                    2, 0);
+        pro[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JGT | BPF_K, (uint32_t)max, 0, 1);
+        pro[n++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | ENOSYS);
+    }
+    if (needs_socketcall_guard(profile, granted_caps, arch)) {
+        int nr = seccomp_syscall_resolve_name_arch(arch, "socketcall");
+        /* The low 32 bits of args[0]: first on little-endian ABIs. */
+        uint32_t a0_lo = (uint32_t)offsetof(struct seccomp_data, args[0]) +
+                         ((arch & 0x40000000u /* __AUDIT_ARCH_LE */) ? 0 : 4);
+        pro[n++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
+                                                offsetof(struct seccomp_data, nr));
+        pro[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (uint32_t)nr, 0, 3);
+        pro[n++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, a0_lo);
+        pro[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K,
+                                                SYS_SOCKETCALL_SOCKET, 0, 1);
+        pro[n++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, def_action);
+    }
+    if (n == 0)
+        return 0;
+    size_t total = n + *len;
+    if (total > BPF_MAXINSNS)
+        return cm_err_set(err, E2BIG, "the seccomp filter has %zu instructions (at most %d)",
+                          total, BPF_MAXINSNS);
+    struct sock_filter *all = malloc(total * sizeof(*all));
     if (!all)
         return cm_err_set(err, ENOMEM, "compiling the seccomp filter");
-    memcpy(all, guard, sizeof(guard));
-    memcpy(all + ARRAY_SIZE(guard), *insns, *len * sizeof(*all));
+    memcpy(all, pro, n * sizeof(*all));
+    memcpy(all + n, *insns, *len * sizeof(*all));
     free(*insns);
     *insns = all;
-    *len = n;
+    *len = total;
     return 0;
 }
 
@@ -284,6 +346,9 @@ static int compile_arch(const struct cm_seccomp_profile *profile, uint64_t grant
     int rc = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_NNP, 0);
     if (rc == 0)
         rc = seccomp_attr_set(ctx, SCMP_FLTATR_API_SYSRAWRC, 1);
+    /* A foreign ABI kills the whole process, not just the thread. */
+    if (rc == 0)
+        rc = seccomp_attr_set(ctx, SCMP_FLTATR_ACT_BADARCH, SCMP_ACT_KILL_PROCESS);
     if (rc == 0)
         rc = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_OPTIMIZE,
                               arch == seccomp_arch_native() ? 2 : 1);
@@ -308,15 +373,12 @@ static int compile_arch(const struct cm_seccomp_profile *profile, uint64_t grant
     }
     if (export_bpf(ctx, insns, len, err) < 0)
         return -1;
-    if (needs_socketcall_guard(profile, granted_caps, arch))
-        return prepend_socketcall_guard(arch, def, insns, len, err);
-    return 0;
+    return add_prologue(profile, granted_caps, arch, def, insns, len, err);
 }
 
 /* The value the kernel puts in seccomp_data.arch. libseccomp's tokens are
  * those AUDIT_ARCH_* values, except x32, which shares x86_64's and is told
  * apart by the X32 bit of the syscall number. */
-#define X32_SYSCALL_BIT 0x40000000u
 
 static uint32_t audit_arch(uint32_t token)
 {
@@ -422,6 +484,27 @@ static void *arch_job_run(void *arg)
     return NULL;
 }
 
+#if defined(__x86_64__)
+/* Whether this kernel runs x32 programs (CONFIG_X86_X32_ABI, often off).
+ * When it does not, the x32 filter is dead weight (a third of the compile
+ * time): x32 numbers then reach the x86_64 program, which kills them as a
+ * foreign ABI, where the kernel would have answered ENOSYS. The probe is
+ * one x32 getpid, made only when no seccomp filter is already on us (a
+ * filter that kills foreign ABIs, like systemd's SystemCallArchitectures=,
+ * would kill casemate); under a filter, assume x32 runs. */
+static bool kernel_runs_x32(void)
+{
+    static int cached = -1;
+    if (cached < 0) {
+        if (prctl(PR_GET_SECCOMP, 0UL, 0UL, 0UL, 0UL) != 0)
+            cached = 1;
+        else
+            cached = !(syscall(X32_SYSCALL_BIT | SYS_getpid) < 0 && errno == ENOSYS);
+    }
+    return cached;
+}
+#endif
+
 int cm_seccomp_compile(const struct cm_seccomp_profile *profile, uint64_t granted_caps,
                        struct cm_seccomp_bpf *out, struct cm_error *err)
 {
@@ -440,6 +523,12 @@ int cm_seccomp_compile(const struct cm_seccomp_profile *profile, uint64_t grante
             dup |= tokens[j] == token;
         if (dup)
             continue;
+#if defined(__x86_64__)
+        if (token == SCMP_ARCH_X32 && !kernel_runs_x32()) {
+            cm_debug("seccomp: this kernel has no x32 ABI; x32 syscalls will be killed");
+            continue;
+        }
+#endif
         if (n == MAX_ARCHES)
             return cm_err_set(err, E2BIG, "too many architectures in the seccomp profile");
         tokens[n++] = token;
@@ -475,10 +564,9 @@ int cm_seccomp_compile(const struct cm_seccomp_profile *profile, uint64_t grante
             rc = -1;
         }
     }
-    if (rc == 0 && n == 1) {
-        out->insns = TAKE_PTR(progs[0].insns);
-        out->len = (unsigned short)progs[0].len;
-    } else if (rc == 0) {
+    /* Even one architecture goes behind the dispatcher: the prologues
+     * must only see their own ABI's syscall numbers. */
+    if (rc == 0) {
         struct sock_filter *all = NULL;
         size_t len = 0;
         rc = stitch(progs, n, &all, &len, err);

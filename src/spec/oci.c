@@ -184,8 +184,12 @@ static int oom(struct parser *ps, const char *path)
     return cm_err_set(ps->err, ENOMEM, ORIGIN ": %s", path);
 }
 
+static bool is_marked_u64(const json_t *v);
+
 static const char *kind(const json_t *v)
 {
+    if (is_marked_u64(v))
+        return "an integer";
     switch (json_typeof(v)) {
     case JSON_OBJECT: return "an object";
     case JSON_ARRAY: return "an array";
@@ -231,7 +235,7 @@ static bool is_empty(json_t *v)
     return false;
 }
 
-static bool is_marked_u64(json_t *v)
+static bool is_marked_u64(const json_t *v)
 {
     const char *s = json_string_value(v);
     size_t n = json_string_length(v);
@@ -252,7 +256,7 @@ static int want_object(struct parser *ps, const char *path, json_t *v)
 
 static int want_str(struct parser *ps, const char *path, json_t *v, const char **out)
 {
-    if (!json_is_string(v))
+    if (!json_is_string(v) || is_marked_u64(v))
         return bad(ps, path, "expected a string, got %s", kind(v));
     const char *s = json_string_value(v);
     if (strlen(s) != json_string_length(v))
@@ -286,6 +290,9 @@ static int want_bool(struct parser *ps, const char *path, json_t *v, bool *out)
 static int want_i64(struct parser *ps, const char *path, json_t *v, int64_t min, int64_t max,
                     int64_t *out)
 {
+    if (is_marked_u64(v))
+        return bad(ps, path, "%s is out of range (%" PRId64 " to %" PRId64 ")",
+                   json_string_value(v) + 1, min, max);
     if (!json_is_integer(v))
         return bad(ps, path, "expected an integer, got %s", kind(v));
     json_int_t n = json_integer_value(v);
@@ -620,6 +627,11 @@ static int parse_process(struct parser *ps, json_t *v)
         if (get(f, "width") && want_u32(ps, "process.consoleSize.width", get(f, "width"), &dim) < 0)
             return -1;
     }
+    /* OCI gives numbers: no user means uid 0 and gid 0, nothing to look up
+     * in the container's /etc/passwd (which may be hostile). */
+    spec->uid = 0;
+    spec->gid = 0;
+    spec->user_resolved = true;
     if ((f = get(v, "user")) && parse_user(ps, "process.user", f) < 0)
         return -1;
     if (!(f = get(v, "args")))
@@ -1702,9 +1714,10 @@ static int append(json_t *array, json_t *v) { return v ? json_array_append_new(a
 
 static int process_json(const struct cm_spec *spec, json_t *p)
 {
-    json_t *user = child_object(p, "user"), *caps = NULL;
-    bool ok = user && put(p, "terminal", json_boolean(spec->terminal)) == 0 &&
-              put(user, "uid", json_integer(spec->uid)) == 0 &&
+    json_t *caps = NULL;
+    json_t *user = put(p, "terminal", json_boolean(spec->terminal)) == 0
+                       ? child_object(p, "user") : NULL;
+    bool ok = user && put(user, "uid", json_integer(spec->uid)) == 0 &&
               put(user, "gid", json_integer(spec->gid)) == 0;
     if (ok && spec->umask_set)
         ok = put(user, "umask", json_integer(spec->umask)) == 0;
@@ -2127,12 +2140,29 @@ static json_t *linux_json(const struct cm_spec *spec, struct cm_error *err)
     return l;
 }
 
+/* The oldest runtime-spec version that has every field written, so that
+ * older runtimes read the bundle too (crun 1.8.1 in Debian 12 refuses
+ * "1.2.0"; the engines there write "1.0.2-dev"). */
+static const char *needed_version(const struct cm_spec *spec)
+{
+    for (size_t i = 0; i < spec->n_mounts; i++)
+        if (spec->mounts[i].idmap)
+            return "1.2.0";
+    bool notify = false;
+    for (size_t i = 0; spec->seccomp && i < spec->seccomp->n_rules; i++)
+        notify |= spec->seccomp->rules[i].action == CM_SCMP_NOTIFY;
+    if ((spec->ns_new & CM_NS_TIME) || notify ||
+        (spec->seccomp && (spec->seccomp->listener_path || (spec->seccomp->flags & 32))))
+        return "1.1.0";
+    return "1.0.2";
+}
+
 char *cm_oci_spec_to_json(const struct cm_spec *spec, struct cm_error *err)
 {
     _cleanup_json_ json_t *root = json_object();
     if (!root)
         return cm_err_set(err, ENOMEM, "writing config.json"), NULL;
-    bool ok = put(root, "ociVersion", json_string("1.2.0")) == 0;
+    bool ok = put(root, "ociVersion", json_string(needed_version(spec))) == 0;
     if (ok && spec->args) {
         json_t *p = child_object(root, "process");
         ok = p && process_json(spec, p) == 0;

@@ -93,6 +93,9 @@ static const char *const allow_always[] = {
     "truncate", "truncate64", "ugetrlimit", "umask", "uname", "unlink", "unlinkat", "utime",
     "utimensat", "utimensat_time64", "utimes", "vfork", "vmsplice", "wait4", "waitid",
     "waitpid", "write", "writev",
+    /* Added by Docker for kernels 6.5 to 6.7 (libseccomp 2.5.5 knows them;
+     * an older libseccomp skips them and they get ENOSYS, see seccomp.c). */
+    "cachestat", "fchmodat2", "futex_requeue", "futex_wait", "futex_wake", "map_shadow_stack",
     /* Docker: "includes": {"minKernel": "4.8"} (ptrace could bypass seccomp
      * before 4.8). casemate needs far newer kernels, so unconditional. */
     "process_vm_readv", "process_vm_writev", "ptrace",

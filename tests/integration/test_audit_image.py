@@ -86,6 +86,7 @@ def make_bad_rootfs(root):
     write(root, "root/.ssh/id_rsa", PEM_KEY, 0o600)            # by name and content
     write(root, "app/settings.py", "AWS_KEY = '%s'\n" % AWS_KEY)  # content only
     write(root, "app/readme.txt", "nothing to see here\n")     # near miss
+    write(root, "app/tests/data/key.pem", PEM_KEY)               # test data: low only
     write(root, "etc/ssl/certs/ca.pem",
           "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n")  # near miss
     write(root, "app/.env", "DB_PASSWORD=hunter2\n")
@@ -115,6 +116,8 @@ def test_rootfs_directory(tmp):
     assert find(doc, "CM-IMG-006", "/app/settings.py")
     assert not [f for f in doc["findings"] if f["location"]["path"] in
                 ("/app/readme.txt", "/etc/ssl/certs/ca.pem", "/home/app/.npmrc.bak")]
+    assert find(doc, "CM-IMG-019", "/app/tests/data/key.pem")
+    assert not find(doc, "CM-IMG-006", "/app/tests/data/key.pem")
     assert find(doc, "CM-IMG-005", "/app/.env")
     assert find(doc, "CM-IMG-005", "/home/app/.npmrc")
     empties = find(doc, "CM-IMG-007")
@@ -334,3 +337,56 @@ def test_truncated_docker_save_exit_125(tmp):
         f.write(data[:len(data) // 2])
     p, _ = audit(arc)
     assert p.returncode == 125, p.stdout
+
+
+def test_gnu_long_names_and_base256(tmp):
+    """GNU long names (>100 bytes) and pax headers both resolve to the real path."""
+    long_dir = "opt/" + "/".join(["d%02d" % i for i in range(40)])
+    arc = os.path.join(tmp, "gnu.tar")
+    with tarfile.open(arc, "w", format=tarfile.GNU_FORMAT) as tf:
+        tar_add(tf, long_dir + "/suid-tool", b"\x7fELF", 0o4755)
+        ti = tarfile.TarInfo("big-uid")
+        ti.uid = 3000000000  # needs base-256 in a GNU header
+        ti.size = 1
+        ti.mode = 0o666
+        tf.addfile(ti, io.BytesIO(b"x"))
+    p, doc = audit(arc)
+    assert p.returncode == 1, p.stderr
+    assert find(doc, "CM-IMG-002", "/" + long_dir + "/suid-tool")
+    assert find(doc, "CM-IMG-003", "/big-uid")
+
+
+def test_oci_blob_symlink_is_refused(tmp):
+    """A layout whose blob is a symlink to a host file must not be read."""
+    lay = os.path.join(tmp, "oci")
+    oci_layout(lay, [layer_bytes(LAYER1)], config_bytes())
+    blobs = os.path.join(lay, "blobs", "sha256")
+    cfg = json.loads(open(os.path.join(lay, "index.json")).read())
+    man_digest = cfg["manifests"][0]["digest"].split(":")[1]
+    man = json.loads(open(os.path.join(blobs, man_digest)).read())
+    victim = os.path.join(blobs, man["layers"][0]["digest"].split(":")[1])
+    os.unlink(victim)
+    os.symlink("/etc/shadow", victim)
+    p, _ = audit(lay)
+    assert p.returncode == 125
+    assert "shadow" not in p.stdout
+
+
+def test_config_history_runs_dockerfile_rules(tmp):
+    """CIS 4.7 (update alone) and curl | sh, read back from the build history."""
+    cfg = json.loads(config_bytes(user="app", healthcheck=True))
+    cfg["history"] = [
+        {"created_by": "/bin/sh -c #(nop) ADD file:0123abcd in / "},           # base: ignored
+        {"created_by": "/bin/sh -c apt-get update"},                           # classic builder
+        {"created_by": "RUN /bin/sh -c curl -fsSL https://x.example | sh # buildkit"},
+        {"created_by": "USER app", "empty_layer": True},
+        {"created_by": "RUN /bin/sh -c apt-get update && apt-get install -y --no-install-recommends x # buildkit"},
+    ]
+    arc = os.path.join(tmp, "img.tar")
+    docker_save(arc, [layer_bytes([("app", b"\x7fELF", 0o755)])], json.dumps(cfg).encode())
+    p, doc = audit(arc)
+    assert p.returncode == 1, p.stderr
+    where = lambda rid: [(f["location"]["path"], f["location"]["line"]) for f in find(doc, rid)]
+    assert where("CM-DF-014") == [("cfg.json history", 2)]
+    assert where("CM-DF-017") == [("cfg.json history", 3)]
+    assert not find(doc, "CM-DF-009") and not find(doc, "CM-DF-005")

@@ -2,7 +2,12 @@
 user reads before running anything."""
 import json
 import os
+import shutil
 import stat
+import subprocess
+import tempfile
+
+import pytest
 
 from conftest import run
 
@@ -41,6 +46,56 @@ def test_spec_writes_hardened_config(tmp_path):
     for dest in ("/tmp", "/run"):
         assert any(o.startswith("size=") for o in tmpfs[dest]["options"]), dest
         assert "nosuid" in tmpfs[dest]["options"] and "nodev" in tmpfs[dest]["options"]
+
+
+PROBE = ("grep -E '^(CapEff|CapBnd|NoNewPrivs|Seccomp):' /proc/self/status; "
+         "cat /proc/self/uid_map; hostname; "
+         "touch /probe 2>&1; touch /tmp/probe && echo tmp-writable; "
+         "mount -t tmpfs none /mnt 2>&1; stat -c 'keys=%t:%T' /proc/keys; "
+         "cat /proc/interrupts | wc -c")
+
+
+@pytest.mark.skipif(shutil.which("runc") is None, reason="runc is not installed")
+def test_spec_output_runs_hardened_under_runc(rootfs):
+    """Another OCI runtime takes casemate's default config as it is, and the
+    container it runs is as hardened as the config says."""
+    # Container root is host uid 100000: the bundle must be reachable by it,
+    # which pytest's private tmp_path (0700) is not.
+    bundle = tempfile.mkdtemp(prefix="casemate-oci-spec-", dir="/tmp")
+    cid = os.path.basename(bundle)
+    state = os.path.join(bundle, "runc-state")
+    try:
+        os.chmod(bundle, 0o711)
+        subprocess.run(["cp", "-a", rootfs, os.path.join(bundle, "rootfs")], check=True)
+        _spec(bundle)
+        cfg_path = os.path.join(bundle, "config.json")
+        with open(cfg_path) as f:
+            cfg = json.load(f)
+        cfg["process"]["args"] = ["/bin/sh", "-c", PROBE]
+        with open(cfg_path, "w") as f:
+            json.dump(cfg, f)
+        try:
+            p = subprocess.run(["runc", "--root", state, "run", "-b", bundle, cid],
+                               capture_output=True, text=True, timeout=60,
+                               stdin=subprocess.DEVNULL)
+        finally:
+            subprocess.run(["runc", "--root", state, "delete", "--force", cid],
+                           capture_output=True, timeout=60)
+    finally:
+        shutil.rmtree(bundle, ignore_errors=True)
+    assert p.returncode == 0, f"runc failed:\n{p.stdout}\n{p.stderr}"
+    out = p.stdout
+    assert "CapEff:\t0000000000000000" in out, out
+    assert "CapBnd:\t0000000000000000" in out, out
+    assert "NoNewPrivs:\t1" in out, out
+    assert "Seccomp:\t2" in out, out
+    assert "0     100000      65536" in out, out
+    assert "\ncasemate\n" in out, "hostname from the config"
+    assert "Read-only file system" in out, "root must be read-only"
+    assert "tmp-writable" in out, "/tmp must be a writable tmpfs"
+    assert "keys=1:3" in out, "/proc/keys must be masked with /dev/null"
+    assert out.rstrip().endswith("\n0"), "/proc/interrupts must read empty"
+    assert "mount: " in out and ("denied" in out or "not permitted" in out), out
 
 
 def test_spec_refuses_to_overwrite(tmp_path):

@@ -207,12 +207,48 @@ static void test_apply_kernel(void **state)
     assert_int_equal(WEXITSTATUS(status), 2);
 }
 
+/* The runtime's order for a non-root --user: keep caps across setresuid,
+ * then apply; granted caps survive as ambient. */
+static void test_apply_after_setresuid(void **state)
+{
+    (void)state;
+    if (geteuid() != 0)
+        skip();
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        struct cm_error err = { 0 };
+        uint64_t nbs = BIT(CAP_NET_BIND_SERVICE);
+        if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0 || setresgid(1000, 1000, 1000) < 0 ||
+            setresuid(1000, 1000, 1000) < 0)
+            _exit(5);
+        if (cm_caps_apply(nbs, nbs, nbs, nbs, nbs, &err) < 0) {
+            dprintf(2, "cm_caps_apply: %s\n", err.msg);
+            _exit(2);
+        }
+        uint64_t got[5];
+        if (read_status_caps(got) < 0)
+            _exit(3);
+        /* inh, prm, eff, bnd, amb */
+        for (int i = 0; i < 5; i++)
+            if (got[i] != nbs) {
+                dprintf(2, "set %d: got %" PRIx64 "\n", i, got[i]);
+                _exit(4);
+            }
+        _exit(getuid() == 1000 ? 0 : 6);
+    }
+    int status = 0;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_names),     cmocka_unit_test(test_masks),
         cmocka_unit_test(test_apply_flags), cmocka_unit_test(test_to_string),
-        cmocka_unit_test(test_apply_kernel),
+        cmocka_unit_test(test_apply_kernel), cmocka_unit_test(test_apply_after_setresuid),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -459,6 +459,10 @@ static void test_more_variants(void **state)
     assert_int_equal(count("FROM a:1 AS b\nRUN chmod 777 /x\nFROM b\n", "CM-DF-019", NULL), 1);
     /* the final stage inherits USER from the stage it builds on */
     assert_int_equal(count("FROM a:1 AS b\nUSER app\nFROM b\n", "CM-DF-005", NULL), 0);
+    /* USER from a build argument without default: unknown, not missing */
+    assert_int_equal(count("FROM a:1\nARG UID\nUSER $UID\n", "CM-DF-005", NULL), 0);
+    assert_int_equal(count("FROM a:1\nARG UID\nUSER $UID\n", "CM-DF-006", NULL), 0);
+    assert_int_equal(count("FROM a:1\nARG U=root\nUSER ${U}\n", "CM-DF-006", NULL), 1);
     /* ONBUILD triggers are checked too */
     assert_int_equal(count("FROM a:1\nONBUILD RUN sudo x\n", "CM-DF-012", NULL), 1);
     /* a secret in a heredoc body, with its own line */
@@ -472,6 +476,8 @@ static void test_more_variants(void **state)
     /* yum update with no package is an upgrade; with one it is not */
     assert_int_equal(count("FROM a:1\nRUN yum -y update\n", "CM-DF-015", NULL), 1);
     assert_int_equal(count("FROM a:1\nRUN yum -y update openssl\n", "CM-DF-015", NULL), 0);
+    /* shift operators are not heredocs */
+    assert_int_equal(count("FROM a:1\nRUN echo $((1<<2)) && sudo x\n", "CM-DF-012", NULL), 1);
     /* an unresolved variable in FROM says nothing */
     assert_int_equal(count("ARG IMG\nFROM $IMG\n", "CM-DF-007", NULL), 0);
     assert_int_equal(count("FROM scratch\n", "CM-DF-007", NULL), 0);

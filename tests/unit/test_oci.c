@@ -7,7 +7,9 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <dirent.h>
 #include <errno.h>
+#include <libgen.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -648,7 +650,8 @@ static void test_minimal_as_written(void **state)
     assert_int_equal(s.resources.pids_limit, -1);
     assert_null(s.masked_paths);
     assert_null(s.env);
-    assert_false(s.user_resolved);
+    assert_true(s.user_resolved);
+    assert_int_equal(s.uid, 0);
     assert_string_equal(s.rootfs, "/r");
 }
 
@@ -699,6 +702,10 @@ static const struct bad_case bad_cases[] = {
     {"", "\"resources\":{\"network\":{\"classID\":1}}", "", "linux.resources.network is not supported by casemate"},
     {"", "\"resources\":{\"memory\":{\"swappiness\":60}}", "", "linux.resources.memory.swappiness is not supported"},
     {"", "\"resources\":{\"memory\":{\"limit\":\"1g\"}}", "", "linux.resources.memory.limit: expected an integer"},
+    {"", "\"resources\":{\"memory\":{\"limit\":18446744073709551615}}", "",
+     "linux.resources.memory.limit: 18446744073709551615 is out of range"},
+    {",\"apparmorProfile\":18446744073709551615", "", "", "process.apparmorProfile: expected a string, got an integer"},
+    {",\"user\":{\"uid\":18446744073709551615}", "", "", "process.user.uid: 18446744073709551615 is out of range (0 to 4294967295)"},
     {"", "\"resources\":{\"memory\":{\"limit\":100,\"swap\":50}}", "", "linux.resources.memory: swap (50) must not be below limit"},
     {"", "\"resources\":{\"cpu\":{\"cpus\":\"all\"}}", "", "linux.resources.cpu.cpus: \"all\" is not a list"},
     {"", "\"resources\":{\"blockIO\":{\"weight\":5}}", "", "linux.resources.blockIO.weight: 5 is out of range"},
@@ -970,6 +977,43 @@ static void test_fixtures_round_trip(void **state)
     assert_non_null(strstr(text, "\"hard\": 18446744073709551615"));
 }
 
+/* Only integer literals are rewritten: digits inside strings, next to
+ * escaped quotes, and numbers with a fraction or exponent stay as written. */
+static void test_big_integer_lexer(void **state)
+{
+    (void)state;
+    const char *json =
+        "{\"ociVersion\":\"1.2.0\",\"root\":{\"path\":\"r\"},\"linux\":{},"
+        "\"annotations\":{\"a\":\"18446744073709551615\",\"b\":\"x\\\"18446744073709551615\","
+        "\"c\":\"\\\\\"},"
+        "\"process\":{\"args\":[\"18446744073709551615\"],\"cwd\":\"/\",\"rlimits\":["
+        "{\"type\":\"RLIMIT_CORE\",\"hard\":18446744073709551615,\"soft\":9223372036854775808},"
+        "{\"type\":\"RLIMIT_NOFILE\",\"hard\":9223372036854775807,\"soft\":0}]}}";
+    _cleanup_spec_ struct cm_spec s;
+    struct cm_error err = {0};
+    if (parse(json, NULL, &s, &err) != 0)
+        fail_msg("%s", err.msg);
+    assert_string_equal(s.annotations[0].value, "18446744073709551615");
+    assert_string_equal(s.annotations[1].value, "x\"18446744073709551615");
+    assert_string_equal(s.annotations[2].value, "\\");
+    assert_string_equal(s.args[0], "18446744073709551615");
+    assert_true(s.rlimits[0].hard == UINT64_MAX);
+    assert_true(s.rlimits[0].soft == 9223372036854775808ULL);
+    assert_true(s.rlimits[1].hard == 9223372036854775807ULL);
+    /* A real string holding the marker is not a number, anywhere. */
+    _cleanup_spec_ struct cm_spec t;
+    const char *fake = "{\"ociVersion\":\"1.2.0\",\"root\":{\"path\":\"r\"},\"linux\":{},"
+                       "\"hostname\":\"\\u00001\"}";
+    assert_int_equal(parse(fake, NULL, &t, &err), -1);
+    assert_non_null(strstr(err.msg, "hostname: expected a string, got an integer"));
+    _cleanup_spec_ struct cm_spec u;
+    const char *exp = "{\"ociVersion\":\"1.2.0\",\"root\":{\"path\":\"r\"},\"linux\":{},"
+                      "\"process\":{\"args\":[\"a\"],\"cwd\":\"/\",\"rlimits\":[{\"type\":"
+                      "\"RLIMIT_CORE\",\"hard\":1e19,\"soft\":0}]}}";
+    assert_int_equal(parse(exp, NULL, &u, &err), -1);
+    assert_non_null(strstr(err.msg, "process.rlimits[0].hard: expected an unsigned integer"));
+}
+
 static void test_rootless_defaults(void **state)
 {
     (void)state;
@@ -1019,6 +1063,40 @@ static void test_load(void **state)
         fail_msg("load: r=%d %s", r, err.msg);
 }
 
+/* Every seed of the fuzz corpus is a real config: runc and crun `spec`
+ * output, what dockerd 20.10 and containerd 1.6 (ctr run) wrote for busybox
+ * runs here with the seed flags, casemate's own default. All must parse. */
+static void test_corpus_configs_parse(void **state)
+{
+    (void)state;
+    char here[] = __FILE__;
+    char dir[512];
+    snprintf(dir, sizeof(dir), "%s/../fuzz/corpus/fuzz_oci_config", dirname(here));
+    _cleanup_closedir_ DIR *d = opendir(dir);
+    if (!d)
+        fail_msg("opening %s: %s", dir, strerror(errno));
+    size_t n = 0;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        size_t len = strlen(e->d_name);
+        if (len < 6 || strcmp(e->d_name + len - 5, ".json"))
+            continue;
+        char path[1024];
+        snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+        _cleanup_fclose_ FILE *f = fopen(path, "re");
+        assert_non_null(f);
+        static char buf[1 << 20];
+        size_t got = fread(buf, 1, sizeof(buf) - 1, f);
+        buf[got] = '\0';
+        _cleanup_spec_ struct cm_spec s;
+        struct cm_error err = {0};
+        if (parse(buf, "/b", &s, &err) != 0)
+            fail_msg("%s: %s", e->d_name, err.msg);
+        n++;
+    }
+    assert_true(n >= 5);
+}
+
 static void test_features(void **state)
 {
     (void)state;
@@ -1044,8 +1122,10 @@ int main(void)
         cmocka_unit_test(test_tolerated),
         cmocka_unit_test(test_default_round_trip),
         cmocka_unit_test(test_fixtures_round_trip),
+        cmocka_unit_test(test_big_integer_lexer),
         cmocka_unit_test(test_rootless_defaults),
         cmocka_unit_test(test_load),
+        cmocka_unit_test(test_corpus_configs_parse),
         cmocka_unit_test(test_features),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -162,30 +163,73 @@ static void test_floor_before_refuse(void **state)
     cm_policy_free(p);
 }
 
-/* One rule set: whatever the audit reports for a refused id, the policy
- * refuses, for every config rule. */
+/* A spec that breaks every config rule but "privileged" (which hides the
+ * capability rules), and a privileged one. */
+static void worst_spec(struct cm_spec *s, bool privileged)
+{
+    assert_int_equal(cm_spec_init_defaults(s), 0);
+    s->privileged = privileged;
+    s->cap_bounding = ((uint64_t)1 << 21) | ((uint64_t)1 << 10); /* SYS_ADMIN, NET_BIND_SERVICE */
+    s->ns_new = CM_NS_MOUNT;
+    s->network = CM_NET_HOST;
+    s->seccomp_unconfined = true;
+    s->no_new_privs = false;
+    s->readonly_rootfs = false;
+    s->resources.memory_limit = -1;
+    s->resources.pids_limit = -1;
+    s->apparmor_profile = strdup("unconfined");
+    static const char *const binds[][2] = {{"/var/run/docker.sock", "/var/run/docker.sock"},
+                                           {"/etc", "/host-etc"}};
+    for (size_t i = 0; i < 2; i++) {
+        struct cm_mount *m = cm_spec_add_mount(s);
+        m->source = strdup(binds[i][0]);
+        m->destination = strdup(binds[i][1]);
+        m->type = strdup("bind");
+        m->flags = MS_BIND;
+        m->propagation = MS_SHARED;
+    }
+    s->ports = calloc(1, sizeof(*s->ports));
+    s->n_ports = 1;
+    s->devices = calloc(1, sizeof(*s->devices));
+    s->n_devices = 1;
+    s->devices[0].path = strdup("/dev/sda");
+    s->devices[0].type = 'b';
+}
+
+/* One rule set: for every config rule, the policy refuses exactly what the
+ * audit reports, by id and by topic. */
 static void test_agrees_with_audit(void **state)
 {
     (void)state;
-    for (const struct cm_rule *rule = cm_config_rules; rule->id; rule++) {
-        char text[128];
-        snprintf(text, sizeof(text), "{\"refuse\": [\"%s\"]}", rule->id);
-        struct cm_policy *p = parse_ok(text);
-        struct cm_spec s;
-        assert_int_equal(cm_spec_init_defaults(&s), 0); /* root user, no cpu: some hits */
-        s.privileged = strcmp(rule->topic, "privileged") == 0;
-        struct cm_report r = {.kind = "config"};
-        assert_int_equal(cm_audit_config_spec(&s, NULL, NULL, &r), 0);
-        bool audited = false;
-        for (size_t i = 0; i < r.n; i++)
-            audited |= r.findings[i].rule == rule;
-        struct cm_error err = {0};
-        int rc = cm_policy_enforce(p, &s, &err);
-        assert_int_equal(rc, audited ? -1 : 0);
-        cm_report_free(&r);
-        cm_spec_free(&s);
-        cm_policy_free(p);
+    size_t refused_total = 0;
+    for (int priv = 0; priv < 2; priv++) {
+        for (const struct cm_rule *rule = cm_config_rules; rule->id; rule++) {
+            for (int by_topic = 0; by_topic < 2; by_topic++) {
+                char text[128];
+                snprintf(text, sizeof(text), "{\"refuse\": [\"%s\"]}",
+                         by_topic ? rule->topic : rule->id);
+                struct cm_policy *p = parse_ok(text);
+                struct cm_spec s;
+                worst_spec(&s, priv);
+                struct cm_report r = {.kind = "config"};
+                assert_int_equal(cm_audit_config_spec(&s, NULL, NULL, &r), 0);
+                bool audited = false;
+                for (size_t i = 0; i < r.n; i++)
+                    audited |= by_topic ? strcmp(r.findings[i].rule->topic, rule->topic) == 0
+                                        : r.findings[i].rule == rule;
+                struct cm_error err = {0};
+                int rc = cm_policy_enforce(p, &s, &err);
+                if (rc != (audited ? -1 : 0))
+                    fail_msg("%s: audit %s, policy %s", rule->id, audited ? "hit" : "missed",
+                             rc ? "refused" : "allowed");
+                refused_total += rc != 0;
+                cm_report_free(&r);
+                cm_spec_free(&s);
+                cm_policy_free(p);
+            }
+        }
     }
+    assert_true(refused_total >= 40); /* the worst specs hit nearly every rule */
 }
 
 static void test_load(void **state)

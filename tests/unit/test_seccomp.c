@@ -471,6 +471,9 @@ static void probe_default(void *arg)
     FAILS_WITH(syscall(SYS_socket, 0x100000000L | AF_VSOCK, SOCK_STREAM, 0), EPERM);
     FAILS_WITH(personality(READ_IMPLIES_EXEC), EPERM);
     FAILS_WITH(personality(ADDR_NO_RANDOMIZE), EPERM);
+    /* A syscall newer than any the profile names: ENOSYS, so libc falls
+     * back, not EPERM (lsm_list_modules, Linux 6.8: not in the profile). */
+    FAILS_WITH(syscall(461, NULL, NULL, 0), ENOSYS);
     /* Docker's capability rules: no CAP_SYS_ADMIN, no mount. */
     FAILS_WITH(mount("none", "/nonexistent-casemate", "tmpfs", 0, NULL), EPERM);
     FAILS_WITH(umount2("/nonexistent-casemate", 0), EPERM);
@@ -547,12 +550,46 @@ static void probe_compat(void *arg)
     /* socketcall hides the family in memory: SYS_SOCKET is refused. */
     args[0] = AF_VSOCK, args[1] = SOCK_STREAM, args[2] = 0;
     CHECK(int80(I386_socketcall, 1 /* SYS_SOCKET */, (long)(uintptr_t)args, 0) == -EPERM);
-    /* x32 ABI: the same syscall numbers as x86_64 with the x32 bit. The
-     * filter answers before the kernel looks at whether x32 is enabled. */
+}
+
+/* x32 ABI: x86_64's numbers with the x32 bit. */
+static void probe_x32_runs(void *arg)
+{
+    (void)arg;
+    CHECK(syscall(X32_BIT | SYS_getpid) == getpid());
     errno = 0;
     CHECK(syscall(X32_BIT | SYS_keyctl, KEYCTL_GET_KEYRING_ID, KEY_SPEC_SESSION_KEYRING, 0) ==
               -1 && errno == EPERM);
     CHECK(syscall(X32_BIT | SYS_unshare, CLONE_NEWUSER) == -1 && errno == EPERM);
+}
+
+static void probe_x32_absent(void *arg)
+{
+    (void)arg;
+    syscall(X32_BIT | SYS_keyctl, KEYCTL_GET_KEYRING_ID, KEY_SPEC_SESSION_KEYRING, 0);
+    _exit(9); /* not reached: the filter kills a foreign ABI */
+}
+
+static void test_kernel_x32(void **state)
+{
+    (void)state;
+    /* Does this kernel run x32? (Probe unconfined, in a child.) */
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0)
+        _exit(syscall(X32_BIT | SYS_getpid) == getpid() ? 0 : 1);
+    int status = 0;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    bool x32 = WIFEXITED(status) && WEXITSTATUS(status) == 0;
+
+    struct cm_seccomp_bpf bpf = { 0 };
+    compile_default(0, &bpf);
+    status = run_confined(&bpf, x32 ? probe_x32_runs : probe_x32_absent, NULL);
+    cm_seccomp_bpf_free(&bpf);
+    if (x32)
+        assert_child_ok(status);
+    else if (!WIFSIGNALED(status) || WTERMSIG(status) != SIGSYS)
+        fail_msg("x32 syscall on a kernel without x32: status 0x%x, expected SIGSYS", status);
 }
 
 static void test_kernel_compat_abis(void **state)
@@ -681,6 +718,7 @@ int main(void)
         cmocka_unit_test(test_kernel_cap_rules),
 #if defined(__x86_64__)
         cmocka_unit_test(test_kernel_compat_abis),
+        cmocka_unit_test(test_kernel_x32),
 #endif
         cmocka_unit_test(test_kernel_seed_chmod),
         cmocka_unit_test(test_kernel_notify_listener),
