@@ -1093,12 +1093,15 @@ static int decompress(const unsigned char *in, size_t len, const char *prog, uns
     posix_spawn_file_actions_t fa;
     if (posix_spawn_file_actions_init(&fa) != 0)
         return cm_err_set(err, ENOMEM, "decompressing a layer");
-    posix_spawn_file_actions_adddup2(&fa, mfd, 0);
-    posix_spawn_file_actions_adddup2(&fa, wfd, 1);
-    posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
+    int rc = posix_spawn_file_actions_adddup2(&fa, mfd, 0);
+    if (rc == 0)
+        rc = posix_spawn_file_actions_adddup2(&fa, wfd, 1);
+    if (rc == 0)
+        rc = posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
     char *argv[] = {(char *)prog, (char *)"-dc", NULL};
     pid_t pid;
-    int rc = posix_spawnp(&pid, prog, &fa, NULL, argv, environ);
+    if (rc == 0)
+        rc = posix_spawnp(&pid, prog, &fa, NULL, argv, environ);
     posix_spawn_file_actions_destroy(&fa);
     if (rc != 0)
         return cm_err_set(err, rc, "decompressing a layer: cannot run %s", prog);

@@ -24,7 +24,8 @@ int cmd_run(int argc, char **argv);        /* cli/run.c */
 /* `run`'s flags into a spec (argv[0] = "run"): 0, 1 after --help, -1 after
  * a message. */
 int cm_run_parse(int argc, char **argv, struct cm_spec *spec, bool *detach, bool quiet);
-int cmd_create(int argc, char **argv);     /* cli/oci.c */
+int cmd_create(int argc, char **argv);     /* cli/oci_runtime.c */
+int cm_oci_run(int argc, char **argv);     /* `run --bundle`, cli/oci_runtime.c */
 int cmd_start(int argc, char **argv);
 int cmd_spec(int argc, char **argv);
 int cmd_features(int argc, char **argv);

@@ -1,4 +1,4 @@
-/* oci.c: the OCI runtime commands (create, start, spec, features, ps). */
+/* oci.c: the OCI commands `spec` and `features` (create, start, ps: oci_runtime.c). */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdbool.h>
@@ -19,9 +19,6 @@ int cm_oci_spec_defaults(struct cm_spec *spec, bool rootless, struct cm_error *e
 char *cm_oci_spec_to_json(const struct cm_spec *spec, struct cm_error *err);
 char *cm_oci_features_json(bool apparmor, bool selinux, struct cm_error *err);
 
-int cmd_create(int argc, char **argv) { (void)argc; (void)argv; return cm_fail("create: not implemented yet"); }
-int cmd_start(int argc, char **argv) { (void)argc; (void)argv; return cm_fail("start: not implemented yet"); }
-int cmd_ps(int argc, char **argv) { (void)argc; (void)argv; return cm_fail("ps: not implemented yet"); }
 
 /* ------------------------------------------------------------------ */
 /* casemate spec */

@@ -19,6 +19,7 @@
 #include "sandbox/portproxy.h"
 #include "sandbox/rlimits.h"
 #include "sandbox/selfexe.h"
+#include "spec/policy.h"
 #include "spec/seccomp_profile.h"
 #include "spec/spec.h"
 #include "util/cleanup.h"
@@ -700,12 +701,30 @@ int cmd_run(int argc, char **argv)
         cm_opts_man(stdout, run_options, ARRAY_SIZE(run_options));
         return 0;
     }
+    /* `run --bundle DIR ID`: the OCI command (cli/oci_runtime.c). */
+    for (int i = 1; i < argc && argv[i][0] == '-'; i++)
+        if (!strcmp(argv[i], "--bundle") || !strcmp(argv[i], "-b") || !strncmp(argv[i], "--bundle=", 9))
+            return cm_oci_run(argc, argv);
     struct cm_spec spec;
     bool detach = false;
     int r = cm_run_parse(argc, argv, &spec, &detach, false);
     int ret = r == 1 ? 0 : CM_EXIT_FAILURE;
     if (r != 0)
         goto out;
+    /* The host policy (/etc/casemate/policy.json) holds for casemate's own
+     * containers as for the engines': the same rules as `audit config`. */
+    {
+        struct cm_policy *policy = NULL;
+        struct cm_error perr = {0};
+        int pr = cm_policy_load(NULL, &policy, &perr);
+        if (pr == 0 && policy)
+            pr = cm_policy_enforce(policy, &spec, &perr);
+        cm_policy_free(policy);
+        if (pr < 0) {
+            cm_fail("run: %s", perr.msg);
+            goto out;
+        }
+    }
     /* CVE-2019-5736 is reachable only while casemate's own code runs
      * where a process of the container can open /proc/<pid>/exe. Without
      * --init the container's first process is the command itself: until

@@ -192,6 +192,7 @@ struct child_ctx {
     int sock;
     const int *source_fds;  /* per mount: a detached clone of the source, or -1 */
     const int *join_fds;    /* per spec->ns_join: the namespace to enter */
+    const struct cm_cgroup *cg; /* the container's cgroup (made before the clone) */
     const struct cm_seccomp_bpf *bpf; /* NULL: unconfined */
     int exec_fifo_fd;       /* OCI create: O_PATH of the exec FIFO, else -1 */
     int preserve_fds;
@@ -371,7 +372,7 @@ static _Noreturn void child_main(struct child_ctx *c)
         close(c->join_fds[i]);
     }
     int newroot = -1;
-    if (cm_rootfs_setup(spec, rootfs_fd, tree_fd, c->source_fds, &newroot, &err) < 0)
+    if (cm_rootfs_setup(spec, rootfs_fd, tree_fd, c->source_fds, c->cg, &newroot, &err) < 0)
         child_fail(c->sock, &err);
     /* OCI: createRuntime hooks (the parent's) and createContainer hooks
      * (ours: in the container's namespaces, paths still the runtime's) run
@@ -894,6 +895,7 @@ int cm_container_run(struct cm_spec *spec, const char *state_root, struct cm_run
     _cleanup_free_ int *join_fds = NULL;
     _cleanup_close_ int fifo_fd = -1;
     bool create_only = hooks && hooks->create_only;
+    bool slot_persisted = false;
     pid_t child = -1, proxy = -1;
     _cleanup_free_ int *port_fds = NULL;
     sigset_t fwd, old;
@@ -903,8 +905,11 @@ int cm_container_run(struct cm_spec *spec, const char *state_root, struct cm_run
 
     /* Per-container host id range, unless the spec brings its own maps. */
     if ((spec->ns_new & CM_NS_USER) && spec->n_uid_map == 0) {
-        if (cm_userns_alloc(state_root, &slot, err) < 0)
+        /* An OCI init outlives `create`: its range is recorded, not locked. */
+        if (create_only ? cm_userns_alloc_persistent(state_root, spec->id, &slot, err) < 0
+                        : cm_userns_alloc(state_root, &slot, err) < 0)
             goto out;
+        slot_persisted = create_only;
         spec->uid_map = calloc(1, sizeof(struct cm_idmap));
         spec->gid_map = calloc(1, sizeof(struct cm_idmap));
         if (!spec->uid_map || !spec->gid_map) {
@@ -1011,7 +1016,7 @@ int cm_container_run(struct cm_spec *spec, const char *state_root, struct cm_run
     if (child == 0) {
         close(socks[0]);
         struct child_ctx ctx = {.spec = spec, .sock = socks[1], .bpf = NULL,
-                                .source_fds = source_fds, .join_fds = join_fds,
+                                .source_fds = source_fds, .join_fds = join_fds, .cg = cg,
                                 .exec_fifo_fd = fifo_fd,
                                 .preserve_fds = hooks ? hooks->preserve_fds : 0};
         child_main(&ctx);
@@ -1143,6 +1148,8 @@ out:
             cm_warn("removing the container's cgroup: %s", cgerr.msg);
     }
     cm_userns_release(&slot);
+    if (slot_persisted && ret < 0)
+        cm_userns_release_persistent(state_root, spec->id);
     if (bpf) {
         cm_seccomp_bpf_free(bpf);
         free(bpf);

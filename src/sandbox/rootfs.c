@@ -26,6 +26,7 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
+#include "sandbox/cgroup.h"
 #include "util/cleanup.h"
 #include "util/safepath.h"
 
@@ -135,7 +136,8 @@ static int setup_proc(int rootfd, struct cm_error *err)
 /* cgroupfs inside the container: the unified hierarchy on v2; on v1 a
  * tmpfs with one read-only mount per controller. The cgroup namespace
  * makes each show only the container's own cgroup. */
-static int mount_cgroupfs(int rootfd, const struct cm_mount *m, struct cm_error *err)
+static int mount_cgroupfs(int rootfd, const struct cm_mount *m, const struct cm_cgroup *cg,
+                          struct cm_error *err)
 {
     unsigned long flags = m->flags | MS_NOSUID | MS_NODEV | MS_NOEXEC;
     struct stat st;
@@ -160,7 +162,18 @@ static int mount_cgroupfs(int rootfd, const struct cm_mount *m, struct cm_error 
             continue;
         char dest[600];
         snprintf(dest, sizeof(dest), "%s/%s", m->destination, ctrls);
-        if (mount_fs(rootfd, dest, "cgroup", flags, ctrls, err) < 0)
+        if (mount_fs(rootfd, dest, "cgroup", flags, ctrls, err) == 0)
+            continue;
+        /* A user namespace may not mount v1 hierarchies: bind the
+         * container's own cgroup directory there, read-only. */
+        char first[64];
+        snprintf(first, sizeof(first), "%.*s", (int)strcspn(ctrls, ","), ctrls);
+        const char *dir = cg ? cm_cgroup_dir(cg, first) : NULL;
+        if (err->errnum != EPERM || !dir)
+            return -1;
+        if (bind_at(rootfd, AT_FDCWD, dir, dest,
+                    MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC, false,
+                    err) < 0)
             return -1;
     }
     /* Remount the tmpfs read-only too, as Docker does. */
@@ -373,7 +386,7 @@ int cm_bind_source_prepare(const struct cm_mount *m, struct cm_error *err)
 }
 
 static int setup_user_mounts(const struct cm_spec *spec, int rootfd, const int *source_fds,
-                             struct cm_error *err)
+                             const struct cm_cgroup *cg, struct cm_error *err)
 {
     for (size_t i = 0; i < spec->n_mounts; i++) {
         const struct cm_mount *m = &spec->mounts[i];
@@ -384,7 +397,7 @@ static int setup_user_mounts(const struct cm_spec *spec, int rootfd, const int *
         } else if (!strcmp(type, "proc")) {
             r = setup_proc_at(rootfd, m->destination, m->flags, err);
         } else if (!strcmp(type, "cgroup") || !strcmp(type, "cgroup2")) {
-            r = mount_cgroupfs(rootfd, m, err);
+            r = mount_cgroupfs(rootfd, m, cg, err);
         } else if (!strcmp(type, "sysfs")) {
             r = mount_fs(rootfd, m->destination, "sysfs", m->flags, m->data, err);
             if (r < 0 && err->errnum == EPERM)
@@ -567,7 +580,7 @@ static int pivot(int rootfd, struct cm_error *err)
 }
 
 int cm_rootfs_setup(const struct cm_spec *spec, int rootfs_fd, int tree_fd, const int *source_fds,
-                    int *rootfd_out, struct cm_error *err)
+                    const struct cm_cgroup *cg, int *rootfd_out, struct cm_error *err)
 {
     unsigned long prop = spec->rootfs_propagation ? spec->rootfs_propagation : MS_PRIVATE;
     if (mount(NULL, "/", NULL, MS_REC | prop, NULL) < 0)
@@ -608,7 +621,7 @@ int cm_rootfs_setup(const struct cm_spec *spec, int rootfs_fd, int tree_fd, cons
         if (mount_fs(rootfd, "/run", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, data, err) < 0)
             return -1;
     }
-    if (setup_user_mounts(spec, rootfd, source_fds, err) < 0)
+    if (setup_user_mounts(spec, rootfd, source_fds, cg, err) < 0)
         return -1;
     if (spec->oci_mounts && setup_oci_dev(spec, rootfd, err) < 0)
         return -1;

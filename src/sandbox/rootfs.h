@@ -8,6 +8,7 @@
 #ifndef CASEMATE_SANDBOX_ROOTFS_H
 #define CASEMATE_SANDBOX_ROOTFS_H
 
+struct cm_cgroup;
 #include "spec/spec.h"
 #include "util/error.h"
 
@@ -22,10 +23,12 @@
  *   source_fds detached clones of the bind mounts' sources made by the
  *              parent with their flags already set (nosuid, nodev, ...),
  *              one per spec mount (-1 for other mounts)
+ *   cg         the container's cgroup (already made): its directories are
+ *              bound into an OCI cgroup mount where v1 cannot be mounted
  * On success *rootfd_out is the finished root, ready for cm_rootfs_pivot
  * (OCI createContainer hooks run in between). */
 int cm_rootfs_setup(const struct cm_spec *spec, int rootfs_fd, int tree_fd, const int *source_fds,
-                    int *rootfd_out, struct cm_error *err);
+                    const struct cm_cgroup *cg, int *rootfd_out, struct cm_error *err);
 /* pivot_root into `rootfd` and detach the old root; cwd "/". */
 int cm_rootfs_pivot(int rootfd, struct cm_error *err);
 

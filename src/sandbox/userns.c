@@ -8,6 +8,8 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <dirent.h>
+#include <stdbool.h>
 #include <unistd.h>
 
 #include "util/cleanup.h"
@@ -41,7 +43,15 @@ static int read_sub_range(const char *path, struct id_range *out)
     return 0;
 }
 
-int cm_userns_alloc(const char *state_root, struct cm_userns_slot *slot, struct cm_error *err)
+static bool slot_recorded(const char *state_root, uint32_t s)
+{
+    char path[4200];
+    snprintf(path, sizeof(path), "%s/userns.d/%u", state_root, s);
+    return access(path, F_OK) == 0;
+}
+
+static int alloc_slot(const char *state_root, const char *persist_id, struct cm_userns_slot *slot,
+                      struct cm_error *err)
 {
     slot->lock_fd = -1;
     struct id_range uids = {CM_USERNS_POOL_BASE, CM_USERNS_POOL_SLOTS * CM_USERNS_RANGE};
@@ -74,6 +84,22 @@ int cm_userns_alloc(const char *state_root, struct cm_userns_slot *slot, struct 
         uint32_t s = (first + i) % slots;
         struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = s, .l_len = 1};
         if (fcntl(fd, F_OFD_SETLK, &fl) == 0) {
+            if (slot_recorded(state_root, s)) {
+                fl.l_type = F_UNLCK;
+                fcntl(fd, F_OFD_SETLK, &fl);
+                continue;
+            }
+            if (persist_id) {
+                char dir[4200], record[4300];
+                snprintf(dir, sizeof(dir), "%s/userns.d", state_root);
+                snprintf(record, sizeof(record), "%s/%u", dir, s);
+                if (mkdir(dir, 0700) < 0 && errno != EEXIST)
+                    return cm_err_sys(err, "creating %s", dir);
+                _cleanup_close_ int rec = open(record, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+                size_t len = strlen(persist_id);
+                if (rec < 0 || write(rec, persist_id, len) != (ssize_t)len)
+                    return cm_err_sys(err, "recording user namespace range in %s", record);
+            }
             slot->host_uid = uids.start + s * CM_USERNS_RANGE;
             slot->host_gid = gids.start + s * CM_USERNS_RANGE;
             slot->size = CM_USERNS_RANGE;
@@ -84,6 +110,43 @@ int cm_userns_alloc(const char *state_root, struct cm_userns_slot *slot, struct 
             return cm_err_sys(err, "locking a slot in %s", path);
     }
     return cm_err_set(err, 0, "allocating a user namespace range: all %u ranges are in use", slots);
+}
+
+int cm_userns_alloc(const char *state_root, struct cm_userns_slot *slot, struct cm_error *err)
+{
+    return alloc_slot(state_root, NULL, slot, err);
+}
+
+int cm_userns_alloc_persistent(const char *state_root, const char *id, struct cm_userns_slot *slot,
+                               struct cm_error *err)
+{
+    if (alloc_slot(state_root, id, slot, err) < 0)
+        return -1;
+    cm_userns_release(slot); /* the record holds it now */
+    return 0;
+}
+
+void cm_userns_release_persistent(const char *state_root, const char *id)
+{
+    char dir[4200];
+    snprintf(dir, sizeof(dir), "%s/userns.d", state_root);
+    _cleanup_closedir_ DIR *d = opendir(dir);
+    if (!d)
+        return;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        if (e->d_name[0] == '.')
+            continue;
+        char path[4500], buf[200];
+        snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+        _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+        ssize_t n = fd >= 0 ? read(fd, buf, sizeof(buf) - 1) : -1;
+        if (n < 0)
+            continue;
+        buf[n] = '\0';
+        if (!strcmp(buf, id))
+            unlinkat(dirfd(d), e->d_name, 0);
+    }
 }
 
 void cm_userns_release(struct cm_userns_slot *slot)

@@ -31,6 +31,14 @@ struct cm_userns_slot {
 int cm_userns_alloc(const char *state_root, struct cm_userns_slot *slot, struct cm_error *err);
 void cm_userns_release(struct cm_userns_slot *slot);
 
+/* For OCI containers, whose init outlives `create`: the slot is recorded
+ * as the file <state_root>/userns.d/<slot> naming the container, taken
+ * under the slot's lock, and released by cm_userns_release_persistent at
+ * `delete`. slot->lock_fd is -1 on return. */
+int cm_userns_alloc_persistent(const char *state_root, const char *id, struct cm_userns_slot *slot,
+                               struct cm_error *err);
+void cm_userns_release_persistent(const char *state_root, const char *id);
+
 /* Write /proc/<pid>/uid_map and gid_map. */
 int cm_userns_write_maps(pid_t pid, const struct cm_idmap *uid_map, size_t n_uid,
                          const struct cm_idmap *gid_map, size_t n_gid, struct cm_error *err);

@@ -148,15 +148,27 @@ def test_symlinks_are_never_followed(tmp):
     root = os.path.join(tmp, "rootfs")
     os.makedirs(os.path.join(root, "etc"))
     os.symlink("/etc/shadow", os.path.join(root, "etc/passwd"))
+    # files outside the image that would be findings if they were read
+    outside = write(tmp, "outside/shadow", "evil::19000::::::\n")
+    write(tmp, "outside/dir/id_rsa", PEM_KEY)
+    os.symlink(outside, os.path.join(root, "etc/shadow"))
+    os.symlink(os.path.join(tmp, "outside/dir"), os.path.join(root, "data"))
     os.symlink("/", os.path.join(root, "hostroot"))
-    os.symlink("/root/.ssh/id_rsa", os.path.join(root, "key"))
     p, doc = audit(root)
     assert p.returncode in (0, 1), p.stderr
     paths = {f["location"]["path"] for f in doc["findings"]}
-    assert not any(x.startswith("/hostroot/") for x in paths)
-    assert "CM-IMG-018" in ids(doc)  # the link is reported, not read
-    # the host's shadow would give a root entry with a hash; nothing read it
-    assert not find(doc, "CM-IMG-007") and not find(doc, "CM-IMG-009")
+    assert not any(x.startswith("/hostroot/") or x.startswith("/data/") for x in paths)
+    links = {f["location"]["path"] for f in find(doc, "CM-IMG-018")}
+    assert links == {"/etc/passwd", "/etc/shadow"}  # reported, not read
+    assert not find(doc, "CM-IMG-007") and not find(doc, "CM-IMG-006")
+    # and the same root given as a plain tar: links stay links
+    arc = os.path.join(tmp, "links.tar")
+    with tarfile.open(arc, "w") as tf:
+        tf.add(root, arcname=".")
+    p2, doc2 = audit(arc)
+    assert p2.returncode in (0, 1), p2.stderr
+    assert {f["location"]["path"] for f in find(doc2, "CM-IMG-018")} == links
+    assert not find(doc2, "CM-IMG-007") and not find(doc2, "CM-IMG-006")
 
 
 def tar_add(tf, name, data=b"", mode=0o644, kind=tarfile.REGTYPE, link=""):
