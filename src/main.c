@@ -134,6 +134,8 @@ int main(int argc, char **argv)
         }
         return cm_fail("unknown global option '%s' (see 'casemate --help')", a);
     }
+    if (cm_globals.log_path)
+        cm_log_open(cm_globals.log_path, cm_globals.log_json);
     if (i >= argc) {
         usage(stderr);
         return CM_EXIT_FAILURE;

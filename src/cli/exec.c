@@ -2,18 +2,23 @@
  * container, confined exactly as the container is (its caps, no_new_privs,
  * seccomp profile and LSM label come from the container's own command
  * line, parsed again), never more. */
+#include <errno.h>
+#include <jansson.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli/commands.h"
 #include "container/container.h"
 #include "container/state.h"
+#include "spec/oci.h"
 #include "spec/spec.h"
 #include "util/cleanup.h"
 #include "util/error.h"
 #include "util/opts.h"
 
-enum { OPT_TTY, OPT_INTERACTIVE, OPT_USER, OPT_ENV, OPT_WORKDIR };
+enum { OPT_TTY, OPT_INTERACTIVE, OPT_USER, OPT_ENV, OPT_WORKDIR, OPT_PROCESS, OPT_DETACH,
+       OPT_PID_FILE, OPT_CONSOLE_SOCKET };
 
 static const struct cm_option exec_options[] = {
     {"tty", 't', CM_OPT_NONE, NULL, "Allocate a terminal inside the container", OPT_TTY},
@@ -21,12 +26,18 @@ static const struct cm_option exec_options[] = {
     {"user", 'u', CM_OPT_REQUIRED, "USER[:GROUP]", "Run as USER (default: the container's user)", OPT_USER},
     {"env", 'e', CM_OPT_REQUIRED, "KEY=VALUE", "Set an environment variable", OPT_ENV},
     {"workdir", 'w', CM_OPT_REQUIRED, "DIR", "Working directory (default: the container's)", OPT_WORKDIR},
+    {"cwd", 0, CM_OPT_REQUIRED, "DIR", "Same as --workdir (runc's spelling)", OPT_WORKDIR},
+    {"process", 'p', CM_OPT_REQUIRED, "FILE", "OCI: the process to run, as a runtime-spec process JSON", OPT_PROCESS},
+    {"detach", 'd', CM_OPT_NONE, NULL, "Return once the process runs (its parent becomes our parent's subreaper)", OPT_DETACH},
+    {"pid-file", 0, CM_OPT_REQUIRED, "FILE", "Write the process's host pid to FILE", OPT_PID_FILE},
+    {"console-socket", 0, CM_OPT_REQUIRED, "SOCKET", "Send the terminal master to this unix socket", OPT_CONSOLE_SOCKET},
 };
 
 struct exec_opts {
-    bool tty, interactive;
+    bool tty, interactive, detach;
     char *user, *workdir;
     char **env;
+    const char *process, *pid_file, *console_socket;
 };
 
 static int exec_option(int id, const char *arg, void *ctx)
@@ -47,6 +58,18 @@ static int exec_option(int id, const char *arg, void *ctx)
         if (!strchr(arg, '=') || arg[0] == '=')
             return cm_fail("exec: -e %s: expected KEY=VALUE", arg), -1;
         return cm_strv_append(&o->env, arg);
+    case OPT_PROCESS:
+        o->process = arg;
+        return 0;
+    case OPT_DETACH:
+        o->detach = true;
+        return 0;
+    case OPT_PID_FILE:
+        o->pid_file = arg;
+        return 0;
+    case OPT_CONSOLE_SOCKET:
+        o->console_socket = arg;
+        return 0;
     case OPT_WORKDIR:
         if (arg[0] != '/')
             return cm_fail("exec: -w %s: the working directory must be absolute", arg), -1;
@@ -55,6 +78,39 @@ static int exec_option(int id, const char *arg, void *ctx)
         return o->workdir ? 0 : -1;
     }
     return -1;
+}
+
+/* The bundle's config.json, its "process" replaced by the JSON in
+ * `process_file` when given, parsed as one document so the process is
+ * checked by the same parser as at create. */
+static int load_oci_spec(const char *bundle, const char *process_file, struct cm_spec *spec,
+                         struct cm_error *err)
+{
+    char path[4200];
+    snprintf(path, sizeof(path), "%s/config.json", bundle);
+    json_error_t jerr;
+    json_t *config = json_load_file(path, 0, &jerr);
+    if (!config)
+        return cm_err_set(err, 0, "%s: %s (line %d)", path, jerr.text, jerr.line);
+    if (process_file) {
+        json_t *proc = !strcmp(process_file, "-") ? json_loadf(stdin, 0, &jerr)
+                                                  : json_load_file(process_file, 0, &jerr);
+        if (!proc) {
+            json_decref(config);
+            return cm_err_set(err, 0, "%s: %s (line %d)", process_file, jerr.text, jerr.line);
+        }
+        json_object_set_new(config, "process", proc);
+    }
+    char *text = json_dumps(config, JSON_COMPACT);
+    json_decref(config);
+    if (!text)
+        return cm_err_set(err, ENOMEM, "reading %s", path);
+    memset(spec, 0, sizeof(*spec));
+    int r = cm_oci_spec_parse(text, strlen(text), bundle, spec, err);
+    free(text);
+    if (r == 0 && !spec->bundle && !(spec->bundle = strdup(bundle)))
+        return cm_err_set(err, ENOMEM, "reading %s", path);
+    return r;
 }
 
 int cmd_exec(int argc, char **argv)
@@ -77,8 +133,8 @@ int cmd_exec(int argc, char **argv)
     }
     if (first < 0)
         goto out;
-    if (argc - first < 2) {
-        cm_fail("exec: usage: casemate exec [OPTIONS] ID COMMAND [ARG...]");
+    if (argc - first < (o.process ? 1 : 2)) {
+        cm_fail("exec: usage: casemate exec [OPTIONS] ID COMMAND [ARG...] (or --process FILE ID)");
         goto out;
     }
     const char *id = argv[first];
@@ -91,23 +147,44 @@ int cmd_exec(int argc, char **argv)
         cm_fail("exec: container %s is %s, not running", id, cm_status_name(st.status));
         goto out;
     }
-    if (!st.argv || !st.argv[0]) {
-        cm_fail("exec: container %s has no recorded configuration (was it created by an OCI engine?)", id);
-        goto out;
+    if (st.bundle && *st.bundle) {
+        /* An OCI container: its bundle's config.json, with the process
+         * replaced by --process (or by COMMAND). */
+        have_spec = true;
+        if (load_oci_spec(st.bundle, o.process, &spec, &err) < 0) {
+            cm_fail("exec: %s", err.msg);
+            goto out;
+        }
+        if (!o.process) {
+            cm_strv_free(spec.args);
+            spec.args = NULL;
+            for (int i = first + 1; i < argc; i++)
+                if (cm_strv_append(&spec.args, argv[i]) < 0)
+                    goto oom;
+        }
+        if (o.tty)
+            spec.terminal = true;
+        o.tty = spec.terminal;
+        o.interactive = true;
+    } else {
+        if (!st.argv || !st.argv[0]) {
+            cm_fail("exec: container %s has no recorded configuration", id);
+            goto out;
+        }
+        /* The container's confinement, from the command line that made it. */
+        bool detach = false;
+        int r = cm_run_parse((int)cm_strv_len(st.argv), st.argv, &spec, &detach, true);
+        have_spec = true;
+        if (r != 0) {
+            cm_fail("exec: container %s: its recorded configuration no longer parses", id);
+            goto out;
+        }
+        cm_strv_free(spec.args);
+        spec.args = NULL;
+        for (int i = first + 1; i < argc; i++)
+            if (cm_strv_append(&spec.args, argv[i]) < 0)
+                goto oom;
     }
-    /* The container's confinement, from the command line that made it. */
-    bool detach = false;
-    int r = cm_run_parse((int)cm_strv_len(st.argv), st.argv, &spec, &detach, true);
-    have_spec = true;
-    if (r != 0) {
-        cm_fail("exec: container %s: its recorded configuration no longer parses", id);
-        goto out;
-    }
-    cm_strv_free(spec.args);
-    spec.args = NULL;
-    for (int i = first + 1; i < argc; i++)
-        if (cm_strv_append(&spec.args, argv[i]) < 0)
-            goto oom;
     for (char **e = o.env; e && *e; e++)
         if (cm_env_set(&spec.env, *e) < 0)
             goto oom;
@@ -123,9 +200,11 @@ int cmd_exec(int argc, char **argv)
     spec.interactive = o.interactive;
     spec.init = false;
     spec.n_ports = 0;
-    if (spec.terminal && cm_env_set(&spec.env, "TERM=xterm") < 0)
+    if (spec.terminal && !spec.bundle && cm_env_set(&spec.env, "TERM=xterm") < 0)
         goto oom;
-    ret = cm_container_exec(&spec, st.pid, st.cgroup, &err);
+    struct cm_exec_opts eo = {.detach = o.detach, .pid_file = o.pid_file,
+                              .console_socket = o.console_socket};
+    ret = cm_container_exec(&spec, st.pid, st.cgroup, &eo, &err);
     if (ret < 0) {
         cm_fail("exec: %s", err.msg);
         ret = CM_EXIT_FAILURE;

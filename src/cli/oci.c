@@ -14,10 +14,6 @@
 #include "util/error.h"
 #include "util/opts.h"
 
-/* In spec/oci.c; to move to spec/oci.h. */
-int cm_oci_spec_defaults(struct cm_spec *spec, bool rootless, struct cm_error *err);
-char *cm_oci_spec_to_json(const struct cm_spec *spec, struct cm_error *err);
-char *cm_oci_features_json(bool apparmor, bool selinux, struct cm_error *err);
 
 
 /* ------------------------------------------------------------------ */

@@ -1191,7 +1191,8 @@ static int open_ns(pid_t pid, const char *name, struct cm_error *err)
     return fd;
 }
 
-int cm_container_exec(struct cm_spec *spec, pid_t pid, const char *cgroup, struct cm_error *err)
+int cm_container_exec(struct cm_spec *spec, pid_t pid, const char *cgroup,
+                      const struct cm_exec_opts *opts, struct cm_error *err)
 {
     struct cm_seccomp_bpf *bpf = compile_seccomp(spec, err);
     if (!bpf && !spec->seccomp_unconfined)
@@ -1300,7 +1301,9 @@ int cm_container_exec(struct cm_spec *spec, pid_t pid, const char *cgroup, struc
         cm_err_sys(err, "starting the exec process");
         goto out;
     }
-    if (wait_ready(socks[0], &master, err) < 0)
+    struct parent_ctx pc = {.spec = spec, .child = child,
+                            .console_socket = opts ? opts->console_socket : NULL};
+    if (wait_ready_ctx(socks[0], &master, &pc, err) < 0)
         goto out;
     sigfd = signalfd(-1, &fwd, SFD_CLOEXEC);
     if (sigfd < 0) {
@@ -1311,8 +1314,17 @@ int cm_container_exec(struct cm_spec *spec, pid_t pid, const char *cgroup, struc
         cm_console_raw(0, &saved_tio, &raw);
         cm_console_resize(0, master);
     }
-    if (start_child(socks[0], &saved_tio, &raw, err) < 0)
+    int started = start_child(socks[0], &saved_tio, &raw, err);
+    if (started < 0)
         goto out;
+    if (opts && opts->pid_file && started == 1 && write_pid_file(opts->pid_file, child, err) < 0)
+        goto out;
+    if (opts && opts->detach) {
+        /* The engine's subreaper inherits the process when we exit. */
+        child = -1;
+        ret = started == 1 ? 0 : CM_EXIT_FAILURE;
+        goto out;
+    }
     int status = supervise(child, pidfd, sigfd, master);
     child = -1;
     ret = status_to_code(status);

@@ -46,7 +46,13 @@ int cm_container_run(struct cm_spec *spec, const char *state_root, struct cm_run
  * of the container and its cgroup are joined, and the process gets the
  * confinement `spec` describes (the container's own: caps, no_new_privs,
  * seccomp, LSM), never more. Returns the exit status as cm_container_run. */
-int cm_container_exec(struct cm_spec *spec, pid_t pid, const char *cgroup, struct cm_error *err);
+struct cm_exec_opts {
+    bool detach;                /* return once the command runs (OCI exec --detach) */
+    const char *pid_file;       /* its host pid is written there */
+    const char *console_socket; /* -t: the terminal master goes there */
+};
+int cm_container_exec(struct cm_spec *spec, pid_t pid, const char *cgroup,
+                      const struct cm_exec_opts *opts, struct cm_error *err);
 
 /* 64 random hex digits. */
 void cm_random_id(char out[65]);

@@ -43,8 +43,6 @@
 #define CONFIG_MAX_BYTES (16u << 20)
 #define JPATH_MAX 256
 
-/* Not in oci.h yet (asked for): the writer, used by `casemate spec`. */
-char *cm_oci_spec_to_json(const struct cm_spec *spec, struct cm_error *err);
 
 extern const char *const cm_default_masked_paths[];
 extern const char *const cm_default_readonly_paths[];
@@ -2231,7 +2229,6 @@ static const struct {
     {RLIMIT_CORE, 0, 0}, /* a core dump can leak secrets to the host */
 };
 
-int cm_oci_spec_defaults(struct cm_spec *spec, bool rootless, struct cm_error *err);
 
 /* casemate's hardened spec with the OCI specifics added. `rootless`: map
  * only the caller's own uid and gid, and leave cgroups alone (an unprivileged
@@ -2323,7 +2320,6 @@ char *cm_oci_spec_default_json(struct cm_error *err)
  * tables, so the answer cannot drift from the behaviour. The host's LSM
  * state is the caller's to detect. */
 
-char *cm_oci_features_json(bool apparmor, bool selinux, struct cm_error *err);
 
 /* libseccomp names of the architectures, as OCI spells them. */
 static const struct {

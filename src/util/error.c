@@ -4,8 +4,45 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 bool cm_debug_enabled;
+
+static FILE *log_file;
+static bool log_json;
+
+void cm_log_open(const char *path, bool json)
+{
+    log_file = fopen(path, "ae");
+    log_json = json;
+}
+
+static void log_line(const char *level, const char *msg)
+{
+    if (!log_file)
+        return;
+    time_t now = time(NULL);
+    struct tm tm;
+    char ts[40];
+    gmtime_r(&now, &tm);
+    strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%SZ", &tm);
+    if (!log_json) {
+        fprintf(log_file, "%s %s: %s\n", ts, level, msg);
+    } else {
+        fprintf(log_file, "{\"level\":\"%s\",\"msg\":\"", level);
+        for (const char *p = msg; *p; p++) {
+            unsigned char c = (unsigned char)*p;
+            if (c == '"' || c == '\\')
+                fprintf(log_file, "\\%c", c);
+            else if (c < 0x20)
+                fprintf(log_file, "\\u%04x", c);
+            else
+                fputc(c, log_file);
+        }
+        fprintf(log_file, "\",\"time\":\"%s\"}\n", ts);
+    }
+    fflush(log_file);
+}
 
 static void vset(struct cm_error *err, int errnum, const char *fmt, va_list ap)
 {
@@ -68,7 +105,9 @@ void cm_err_clear(struct cm_error *err)
 
 void cm_err_print(const struct cm_error *err)
 {
-    fprintf(stderr, "casemate: %s\n", err && err->msg[0] ? err->msg : "unknown error");
+    const char *msg = err && err->msg[0] ? err->msg : "unknown error";
+    fprintf(stderr, "casemate: %s\n", msg);
+    log_line("error", msg);
 }
 
 static void vprint(const char *kind, const char *fmt, va_list ap)
@@ -76,6 +115,7 @@ static void vprint(const char *kind, const char *fmt, va_list ap)
     char buf[2048];
     vsnprintf(buf, sizeof(buf), fmt, ap);
     fprintf(stderr, "casemate: %s%s\n", kind, buf);
+    log_line(!strcmp(kind, "warning: ") ? "warning" : !strcmp(kind, "debug: ") ? "debug" : "error", buf);
 }
 
 void cm_warn(const char *fmt, ...)

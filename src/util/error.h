@@ -43,6 +43,11 @@ void cm_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Print "casemate: <msg>" and return CM_EXIT_FAILURE; for the CLI layer. */
 int cm_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/* --log FILE [--log-format json]: every diagnostic is also appended there,
+ * as engines expect ({"level":"error","msg":"...","time":"..."} per line in
+ * JSON). Best effort: a log that cannot be opened is ignored. */
+void cm_log_open(const char *path, bool json);
+
 /* Global verbosity (set once by main from --debug / CASEMATE_DEBUG). */
 extern bool cm_debug_enabled;
 void cm_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -9,7 +9,6 @@
 #include "spec/oci.h"
 #include "spec/spec.h"
 
-char *cm_oci_spec_to_json(const struct cm_spec *spec, struct cm_error *err);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

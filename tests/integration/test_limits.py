@@ -61,10 +61,11 @@ def bash_rootfs(tmp_path_factory):
     shutil.rmtree(dst, ignore_errors=True)
 
 
-# The seed's bomb, in the background of a shell that waits for a sleep
-# started beforehand (a fork may fail once the bomb runs) and then exits: the
-# kernel kills every process of a pid namespace when its PID 1 exits.
-BOMB = "sleep 4 & s=$!; :(){ :|:& };: ; wait $s; echo bomb-contained"
+# The seed's bomb, in a subshell of a shell that waits for a sleep started
+# beforehand (no fork succeeds once the bomb runs; wait and echo are
+# builtins) and then exits: the kernel kills every process of a pid
+# namespace when its PID 1 exits.
+BOMB = "sleep 4 & s=$!; ( :(){ :|:& };: ); wait $s; echo bomb-contained"
 
 
 def run_bomb(rootfs, flags, expect_max):

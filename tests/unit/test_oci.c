@@ -25,10 +25,6 @@
 #include "spec/spec.h"
 #include "util/cleanup.h"
 
-/* In spec/oci.c, not yet in oci.h. */
-char *cm_oci_spec_to_json(const struct cm_spec *spec, struct cm_error *err);
-int cm_oci_spec_defaults(struct cm_spec *spec, bool rootless, struct cm_error *err);
-char *cm_oci_features_json(bool apparmor, bool selinux, struct cm_error *err);
 extern const char *const cm_default_masked_paths[];
 extern const char *const cm_default_readonly_paths[];
 
