@@ -351,20 +351,17 @@ static bool is_install(enum pm pm, const char *sub)
     }
 }
 
-static bool is_index_update(enum pm pm, const char *sub, const struct cm_sh_cmd *cmd, size_t at)
+static bool is_index_update(enum pm pm, const char *sub)
 {
     switch (pm) {
     case PM_APT:
     case PM_APK:
         return !strcmp(sub, "update");
     case PM_YUM:
-        return !strcmp(sub, "makecache") ||
-               (!strcmp(sub, "check-update"));
+        return !strcmp(sub, "makecache") || !strcmp(sub, "check-update");
     case PM_ZYPPER:
         return !strcmp(sub, "refresh") || !strcmp(sub, "ref");
     default:
-        (void)cmd;
-        (void)at;
         return false;
     }
 }
@@ -444,11 +441,10 @@ static void chmod_mode(const char *m, bool *world, bool *setid)
     /* symbolic: [ugoa]*[+-=][rwxXst]*, comma separated */
     const char *p = m;
     while (*p) {
-        bool who_o = false, who_any = false;
+        bool who_o = false; /* "chmod +w" follows the umask: not world-writable */
         while (*p && strchr("ugoa", *p)) {
             if (*p == 'o' || *p == 'a')
                 who_o = true;
-            who_any = true;
             p++;
         }
         while (*p && strchr("+-=", *p)) {
@@ -465,7 +461,6 @@ static void chmod_mode(const char *m, bool *world, bool *setid)
                     *setid = true;
                 if (w && who_o && !t)
                     *world = true;
-                (void)who_any;
             }
         }
         if (*p == ',')
@@ -620,7 +615,7 @@ static void check_script(struct dfctx *c, const struct cm_df_instr *in, bool fin
         if (pm != PM_NONE && is_run) {
             size_t sat = at;
             const char *sub = subcommand(cmd, at, &sat);
-            if (is_index_update(pm, sub, cmd, sat)) {
+            if (is_index_update(pm, sub)) {
                 ri->update = true;
                 if (!ri->update_line)
                     ri->update_line = line;

@@ -218,6 +218,19 @@ static bool system_tree(const char *path)
     return false;
 }
 
+/* Dependency trees: thousands of small files, test fixtures with throwaway
+ * keys. Scanned by name only. */
+static bool third_party_tree(const char *path)
+{
+    static const char *const parts[] = {"/node_modules/", "/site-packages/", "/dist-packages/",
+                                        "/vendor/", "/.cargo/registry/", "/go/pkg/mod/",
+                                        "/.m2/repository/", "/gems/"};
+    for (size_t i = 0; i < ARRAY_SIZE(parts); i++)
+        if (strstr(path, parts[i]))
+            return true;
+    return false;
+}
+
 static const char *const expected_setuid[] = {
     "su", "passwd", "chsh", "chfn", "gpasswd", "newgrp", "mount", "umount", "ping", "ping6",
     "unix_chkpwd", "chage", "expiry", "wall", "write", "bsd-write", "crontab", "ssh-agent",
@@ -295,7 +308,8 @@ static void visit(struct ictx *c, const struct ientry *e, reader_fn rd, void *rc
     if (S_ISDIR(m)) {
         if ((m & S_IWOTH) && !(m & S_ISVTX))
             add(c, I_WW_DIR, path, 0, "%s mode %04o", path, (unsigned)(m & 07777));
-        if (name_in(base, unneeded_names, ARRAY_SIZE(unneeded_names)) && !system_tree(path))
+        if (name_in(base, unneeded_names, ARRAY_SIZE(unneeded_names)) && !system_tree(path) &&
+            !third_party_tree(path))
             add(c, I_UNNEEDED, path, 0, "%s/", path);
         return;
     }
@@ -310,7 +324,8 @@ static void visit(struct ictx *c, const struct ientry *e, reader_fn rd, void *rc
     }
     if (m & S_IWOTH)
         add(c, I_WW_FILE, path, 0, "%s mode %04o", path, (unsigned)(m & 07777));
-    if (name_in(base, unneeded_names, ARRAY_SIZE(unneeded_names)) && !system_tree(path))
+    if (name_in(base, unneeded_names, ARRAY_SIZE(unneeded_names)) && !system_tree(path) &&
+        !third_party_tree(path))
         add(c, I_UNNEEDED, path, 0, "%s", path);
 
     if (!strcmp(path, "/etc/passwd"))
@@ -331,7 +346,8 @@ static void visit(struct ictx *c, const struct ientry *e, reader_fn rd, void *rc
     }
     bool npmrc = !strcmp(base, ".npmrc");
     bool scan = named || needs_content || npmrc ||
-                (e->size > 0 && e->size <= SMALL_FILE && !system_tree(path));
+                (e->size > 0 && e->size <= SMALL_FILE && !system_tree(path) &&
+                 !third_party_tree(path));
     if (e->size == 0 || !scan) {
         if (named && e->size > 0)
             add(c, I_SECRET_NAME, path, 0, "%s (%s)", path, named);

@@ -309,6 +309,11 @@ int cmd_list(int argc, char **argv)
             if (have) {
                 _cleanup_free_ char *text = cm_state_to_json(&st);
                 o = text ? json_loads(text, 0, NULL) : NULL;
+                /* As in the table and the OCI state: a stopped container has no pid. */
+                if (o && !is_live(&st) && json_object_set_new(o, "pid", json_integer(0)) < 0) {
+                    json_decref(o);
+                    o = NULL;
+                }
             } else {
                 o = json_pack("{s:s, s:s, s:s, s:i}", "ociVersion", CM_OCI_VERSION, "id", *id, "status",
                               cm_status_name(CM_STATUS_CREATING), "pid", 0);
@@ -373,18 +378,61 @@ int cmd_state(int argc, char **argv)
 
 struct kill_ctx {
     const char *signal;
+    bool all;
 };
 
 static int kill_option(int id, const char *arg, void *ctx)
 {
-    (void)id;
-    ((struct kill_ctx *)ctx)->signal = arg;
+    struct kill_ctx *c = ctx;
+    if (id == OPT_ALL)
+        c->all = true;
+    else
+        c->signal = arg;
     return 0;
 }
 
 static const struct cm_option kill_options[] = {
     {"signal", 's', CM_OPT_REQUIRED, "SIGNAL", "Signal to send (same as the SIGNAL argument)", OPT_SIGNAL},
+    {"all", 'a', CM_OPT_NONE, NULL, "Send it to every process of the container's cgroup (as runc kill --all)", OPT_ALL},
 };
+
+/* Is `pid` (held by a pidfd, so it cannot be reused) in the cgroup of
+ * container `id` (casemate-<id>-<owner pid>, see sandbox/cgroup.h)? */
+static bool in_container_cgroup(pid_t pid, const char *id)
+{
+    char path[64], line[4096];
+    snprintf(path, sizeof(path), "/proc/%d/cgroup", (int)pid);
+    _cleanup_fclose_ FILE *f = fopen(path, "re");
+    _cleanup_free_ char *needle = NULL;
+    if (!f || asprintf(&needle, "/casemate-%s-", id) < 0)
+        return false;
+    while (fgets(line, sizeof(line), f))
+        if (strstr(line, needle))
+            return true;
+    return false;
+}
+
+/* kill --all: every process of the cgroup. Each pid is read from the
+ * cgroup and signalled through a pidfd, once the pidfd shows it still is
+ * in the cgroup (a pid may exit and be reused in between). */
+static int kill_all(const struct cm_state *st, int sig, struct cm_error *err)
+{
+    if (!st->cgroup || !*st->cgroup)
+        return cm_err_set(err, 0, "container %s has no cgroup to find its processes in", st->id);
+    _cleanup_cgroup_ struct cm_cgroup *cg = NULL;
+    _cleanup_free_ pid_t *pids = NULL;
+    size_t n = 0;
+    if (cm_cgroup_open(st->cgroup, &cg, err) < 0 || cm_cgroup_pids(cg, &pids, &n, err) < 0)
+        return -1;
+    for (size_t i = 0; i < n; i++) {
+        _cleanup_close_ int fd = pidfd_open_(pids[i]);
+        if (fd < 0 || !in_container_cgroup(pids[i], st->id))
+            continue;
+        if (pidfd_send_signal_(fd, sig) < 0 && errno != ESRCH)
+            return cm_err_sys(err, "signalling process %d of container %s", (int)pids[i], st->id);
+    }
+    return 0;
+}
 
 int cmd_kill(int argc, char **argv)
 {
@@ -414,6 +462,11 @@ int cmd_kill(int argc, char **argv)
         return cm_fail("kill: %s", err.msg);
     if (!is_live(&st))
         return cm_fail("kill: container %s is not running", id);
+    if (c.all) {
+        if (kill_all(&st, sig, &err) < 0)
+            return cm_fail("kill: sending signal %s to container %s: %s", name, id, err.msg);
+        return 0;
+    }
     _cleanup_close_ int pidfd = open_process(st.pid, st.pid_start, false);
     if (pidfd < 0) {
         if (errno == ESRCH)

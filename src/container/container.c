@@ -197,6 +197,7 @@ struct child_ctx {
     int exec_fifo_fd;       /* OCI create: O_PATH of the exec FIFO, else -1 */
     int preserve_fds;
     pid_t host_pid;         /* our pid as the host sees it (for hook state) */
+    bool outlives_parent;   /* OCI create, exec --detach: casemate exits first */
 };
 
 static _Noreturn void child_fail(int sock, const struct cm_error *err)
@@ -377,7 +378,18 @@ static _Noreturn void child_main(struct child_ctx *c)
     /* OCI: createRuntime hooks (the parent's) and createContainer hooks
      * (ours: in the container's namespaces, paths still the runtime's) run
      * after the mounts and before pivot_root. */
+    bool cgroup_done = false;
+    static struct cm_seccomp_bpf received;
     if (spec->n_hooks[CM_HOOK_PRESTART] || spec->n_hooks[CM_HOOK_CREATE_RUNTIME]) {
+        /* The parent sends CGROUP_DONE (and the filter) before it listens
+         * for PREPIVOT: take them first, or PREPIVOT_DONE is read out of
+         * order and the init dies (docker --network none has a prestart
+         * hook). Hooks then also see the container in its cgroup. */
+        if (sync_recv(c->sock, &m, NULL) != 1 || m.type != SYNC_CGROUP_DONE)
+            _exit(CM_EXIT_FAILURE);
+        if (!spec->seccomp_unconfined && recv_bpf(c->sock, &received) < 0)
+            _exit(CM_EXIT_FAILURE);
+        cgroup_done = true;
         if (sync_send(c->sock, SYNC_PREPIVOT, 0, NULL, -1) < 0 ||
             sync_recv(c->sock, &m, NULL) != 1 || m.type != SYNC_PREPIVOT_DONE)
             _exit(CM_EXIT_FAILURE);
@@ -412,12 +424,11 @@ static _Noreturn void child_main(struct child_ctx *c)
         child_fail(c->sock, &err);
     /* Once the parent has moved us into the container's cgroup, so that
      * the namespace's root is the container's own cgroup. */
-    if (sync_recv(c->sock, &m, NULL) != 1 || m.type != SYNC_CGROUP_DONE)
+    if (!cgroup_done && (sync_recv(c->sock, &m, NULL) != 1 || m.type != SYNC_CGROUP_DONE))
         _exit(CM_EXIT_FAILURE);
     /* The filter was compiled by the parent while we mounted. */
-    static struct cm_seccomp_bpf received;
     if (!spec->seccomp_unconfined) {
-        if (recv_bpf(c->sock, &received) < 0)
+        if (!cgroup_done && recv_bpf(c->sock, &received) < 0)
             _exit(CM_EXIT_FAILURE);
         c->bpf = &received;
     }
@@ -508,6 +519,13 @@ static _Noreturn void child_enter_process(struct child_ctx *c)
     }
     cm_user_free(&user);
 
+    /* OCI create and exec --detach: casemate exits once we are ready, by
+     * design (the engine's shim adopts us), so the parent-death signal
+     * must go before READY is sent: without a credential change (root, no
+     * user namespace: Docker's default) the kernel keeps it and casemate
+     * would kill its own container on exit. */
+    if (c->outlives_parent && prctl(PR_SET_PDEATHSIG, 0) < 0)
+        _exit(CM_EXIT_FAILURE);
     if (sync_send(c->sock, SYNC_READY, 0, NULL, -1) < 0)
         _exit(CM_EXIT_FAILURE);
     if (c->exec_fifo_fd >= 0) {
@@ -528,8 +546,9 @@ static _Noreturn void child_enter_process(struct child_ctx *c)
             child_fail(c->sock, &err);
     }
 
-    /* Changing credentials cleared the parent-death signal: set it again. */
-    if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0)
+    /* Changing credentials cleared the parent-death signal: set it again
+     * (not when we outlive casemate: our parent is the engine's shim). */
+    if (!c->outlives_parent && prctl(PR_SET_PDEATHSIG, SIGKILL) < 0)
         _exit(CM_EXIT_FAILURE);
     sigset_t none;
     sigemptyset(&none);
@@ -1017,7 +1036,7 @@ int cm_container_run(struct cm_spec *spec, const char *state_root, struct cm_run
         close(socks[0]);
         struct child_ctx ctx = {.spec = spec, .sock = socks[1], .bpf = NULL,
                                 .source_fds = source_fds, .join_fds = join_fds, .cg = cg,
-                                .exec_fifo_fd = fifo_fd,
+                                .exec_fifo_fd = fifo_fd, .outlives_parent = create_only,
                                 .preserve_fds = hooks ? hooks->preserve_fds : 0};
         child_main(&ctx);
     }
@@ -1276,7 +1295,7 @@ int cm_container_exec(struct cm_spec *spec, pid_t pid, const char *cgroup,
         }
         spec->init = false;
         struct child_ctx ctx = {.spec = spec, .sock = socks[1], .bpf = bpf, .exec_fifo_fd = -1,
-                                .host_pid = getpid()};
+                                .host_pid = getpid(), .outlives_parent = opts && opts->detach};
         child_enter_process(&ctx);
     }
     if (own_pidns >= 0 && setns(own_pidns, CLONE_NEWPID) < 0) {

@@ -133,17 +133,26 @@ static int setup_proc(int rootfd, struct cm_error *err)
     return setup_proc_at(rootfd, "/proc", 0, err);
 }
 
-/* cgroupfs inside the container: the unified hierarchy on v2; on v1 a
- * tmpfs with one read-only mount per controller. The cgroup namespace
- * makes each show only the container's own cgroup. */
+/* cgroupfs inside the container: the container's own cgroup directories,
+ * bound read-only (the unified one on v2; on v1 a tmpfs with one per
+ * controller). Bound rather than mounted: the mounts are made before the
+ * cgroup namespace exists, and a user namespace may not mount v1
+ * hierarchies at all. Without a cgroup (cannot happen for containers),
+ * a fresh mount. */
 static int mount_cgroupfs(int rootfd, const struct cm_mount *m, const struct cm_cgroup *cg,
                           struct cm_error *err)
 {
+    uint64_t attrs = MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC |
+                     ((m->flags & MS_RDONLY) ? MOUNT_ATTR_RDONLY : 0);
     unsigned long flags = m->flags | MS_NOSUID | MS_NODEV | MS_NOEXEC;
     struct stat st;
     bool v2 = stat("/sys/fs/cgroup/cgroup.controllers", &st) == 0;
-    if (v2)
+    if (v2) {
+        const char *dir = cg ? cm_cgroup_dir(cg, NULL) : NULL;
+        if (dir)
+            return bind_at(rootfd, AT_FDCWD, dir, m->destination, attrs, false, err);
         return mount_fs(rootfd, m->destination, "cgroup2", flags, NULL, err);
+    }
     if (mount_fs(rootfd, m->destination, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=755,size=64k",
                  err) < 0)
         return -1;
@@ -155,30 +164,22 @@ static int mount_cgroupfs(int rootfd, const struct cm_mount *m, const struct cm_
         char *a = strchr(line, ':');
         char *b = a ? strchr(a + 1, ':') : NULL;
         if (!b || b == a + 1)
-            continue; /* the v2 entry "0::/" */
+            continue; /* the v2 entry "0::/" of a hybrid host */
         *b = '\0';
         const char *ctrls = a + 1;
         if (!strncmp(ctrls, "name=", 5))
             continue;
-        char dest[600];
+        char dest[600], first[64];
         snprintf(dest, sizeof(dest), "%s/%s", m->destination, ctrls);
-        if (mount_fs(rootfd, dest, "cgroup", flags, ctrls, err) == 0)
-            continue;
-        /* A user namespace may not mount v1 hierarchies: bind the
-         * container's own cgroup directory there, read-only. */
-        char first[64];
         snprintf(first, sizeof(first), "%.*s", (int)strcspn(ctrls, ","), ctrls);
         const char *dir = cg ? cm_cgroup_dir(cg, first) : NULL;
-        if (err->errnum != EPERM || !dir)
-            return -1;
-        if (bind_at(rootfd, AT_FDCWD, dir, dest,
-                    MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC, false,
-                    err) < 0)
+        int r = dir ? bind_at(rootfd, AT_FDCWD, dir, dest, attrs, false, err)
+                    : mount_fs(rootfd, dest, "cgroup", flags, ctrls, err);
+        if (r < 0)
             return -1;
     }
-    /* Remount the tmpfs read-only too, as Docker does. */
     _cleanup_close_ int t = cm_open_in_root(rootfd, m->destination, O_PATH, 0, err);
-    struct mount_attr attr = {.attr_set = (m->flags & MS_RDONLY) ? MOUNT_ATTR_RDONLY : 0};
+    struct mount_attr attr = {.attr_set = attrs};
     if (t < 0 || mount_setattr(t, "", AT_EMPTY_PATH, &attr, sizeof(attr)) < 0)
         return cm_err_sys(err, "making %s read-only", m->destination);
     return 0;
@@ -613,6 +614,14 @@ int cm_rootfs_setup(const struct cm_spec *spec, int rootfs_fd, int tree_fd, cons
         if (setup_proc(rootfd, err) < 0 || setup_dev(rootfd, spec->terminal, err) < 0 ||
             setup_sys(rootfd, err) < 0)
             return -1;
+        /* The container's own cgroup, read-only, where tools look for it
+         * (the cgroup namespace hides every other). */
+        if (cg) {
+            struct cm_mount cgm = {.destination = (char *)"/sys/fs/cgroup", .type = (char *)"cgroup",
+                                   .flags = MS_RDONLY};
+            if (mount_cgroupfs(rootfd, &cgm, cg, err) < 0)
+                return -1;
+        }
         char data[64];
         snprintf(data, sizeof(data), "mode=1777,size=%llu", (unsigned long long)spec->tmp_size);
         if (mount_fs(rootfd, "/tmp", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, data, err) < 0)

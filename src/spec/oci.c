@@ -15,6 +15,7 @@
  * else), and the writer does the reverse. */
 #include "spec/oci.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -34,6 +35,7 @@
 #include "sandbox/rlimits.h"
 #include "spec/seccomp_profile.h"
 #include "util/cleanup.h"
+#include "util/safepath.h"
 
 #ifndef MS_NOSYMFOLLOW
 #define MS_NOSYMFOLLOW 256
@@ -770,9 +772,9 @@ static const struct {
     {"unbindable", MS_UNBINDABLE},    {"runbindable", MS_UNBINDABLE | MS_REC},
 };
 
-/* Options of other runtimes' extensions that change what is mounted. */
-static const char *const extension_opts[] = {"tmpcopyup", "copy-symlink", "rcopy-symlink",
-                                             NULL};
+/* Options of other runtimes' extensions that change what is mounted.
+ * ("tmpcopyup" is handled apart: see tmpcopyup_is_empty.) */
+static const char *const extension_opts[] = {"copy-symlink", "rcopy-symlink", NULL};
 
 static const struct mount_opt *find_flag_opt(const char *name)
 {
@@ -793,7 +795,7 @@ static int append_data(char **data, const char *opt)
 }
 
 static int parse_mount_options(struct parser *ps, const char *path, json_t *v, struct cm_mount *m,
-                               bool *bind)
+                               bool *bind, int *copyup)
 {
     if (!json_is_array(v))
         return bad(ps, path, "expected an array of strings, got %s", kind(v));
@@ -825,6 +827,10 @@ static int parse_mount_options(struct parser *ps, const char *path, json_t *v, s
             m->idmap = true;
             continue;
         }
+        if (!strcmp(o, "tmpcopyup")) {
+            *copyup = (int)i;
+            continue;
+        }
         /* "notmpcopyup" asks for what casemate does anyway: an empty tmpfs. */
         if (!strcmp(o, "defaults") || !strcmp(o, "notmpcopyup") || !o[0])
             continue;
@@ -853,6 +859,41 @@ static int parse_mount_options(struct parser *ps, const char *path, json_t *v, s
 static int parse_idmaps(struct parser *ps, const char *path, json_t *v, struct cm_idmap **out,
                         size_t *n_out);
 
+/* "tmpcopyup" (crun/runc; Podman asks for it on every --tmpfs and on the
+ * tmpfs of --read-only) fills the new tmpfs with what the image has at the
+ * destination. Over an empty or missing directory that is an empty tmpfs,
+ * which casemate mounts anyway; anything else would need a copy casemate
+ * does not make, so it is refused rather than silently left empty. The
+ * image is read through the root (symlinks cannot lead out of it). */
+#define COPYUP_REFUSED "\"tmpcopyup\" (a crun/runc extension) is not supported by casemate"
+static int tmpcopyup_is_empty(struct parser *ps, const char *path, const struct cm_mount *m)
+{
+    if (!ps->spec->rootfs)
+        return bad(ps, path, COPYUP_REFUSED " without root.path");
+    _cleanup_close_ int root = open(ps->spec->rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (root < 0)
+        return bad(ps, path, COPYUP_REFUSED " where the image cannot be read (%s: %s)",
+                   ps->spec->rootfs, strerror(errno));
+    struct cm_error e = {0};
+    int fd = cm_open_in_root(root, m->destination, O_RDONLY | O_DIRECTORY, 0, &e);
+    if (fd < 0)
+        return e.errnum == ENOENT ? 0
+                                  : bad(ps, path, COPYUP_REFUSED " where %s cannot be read in the image (%s)",
+                                        m->destination, e.msg);
+    _cleanup_closedir_ DIR *d = fdopendir(fd);
+    if (!d) {
+        close(fd);
+        return oom(ps, path);
+    }
+    struct dirent *de;
+    while ((de = readdir(d)))
+        if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0)
+            return bad(ps, path, COPYUP_REFUSED " over %s, which is not empty in the image "
+                                 "(casemate mounts an empty tmpfs: ask for \"notmpcopyup\")",
+                       m->destination);
+    return 0;
+}
+
 static int parse_mount(struct parser *ps, const char *path, json_t *v)
 {
     static const char *const known[] = {"destination", "type", "source", "options",
@@ -878,9 +919,18 @@ static int parse_mount(struct parser *ps, const char *path, json_t *v)
     if ((f = get(v, "type")) && want_dup(ps, p, f, &m->type) < 0)
         return -1;
     bool bind = m->type && !strcmp(m->type, "bind");
+    int copyup = -1; /* index of a "tmpcopyup" option */
     sub(p, path, "options");
-    if ((f = get(v, "options")) && parse_mount_options(ps, p, f, m, &bind) < 0)
+    if ((f = get(v, "options")) && parse_mount_options(ps, p, f, m, &bind, &copyup) < 0)
         return -1;
+    if (copyup >= 0) {
+        char po[JPATH_MAX];
+        idx(po, p, (size_t)copyup);
+        if (bind || !m->type || strcmp(m->type, "tmpfs") != 0)
+            return bad(ps, po, "\"tmpcopyup\" applies to tmpfs mounts only");
+        if (tmpcopyup_is_empty(ps, po, m) < 0)
+            return -1;
+    }
     if (bind) {
         m->flags |= MS_BIND;
         if (m->data)

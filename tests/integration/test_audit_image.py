@@ -87,6 +87,8 @@ def make_bad_rootfs(root):
     write(root, "app/settings.py", "AWS_KEY = '%s'\n" % AWS_KEY)  # content only
     write(root, "app/readme.txt", "nothing to see here\n")     # near miss
     write(root, "app/tests/data/key.pem", PEM_KEY)               # test data: low only
+    write(root, "app/node_modules/pkg/fixture.txt", PEM_KEY)     # dependency tree: not read
+    os.makedirs(os.path.join(root, "app/node_modules/pkg/.git"))  # nor listed as unneeded
     write(root, "etc/ssl/certs/ca.pem",
           "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n")  # near miss
     write(root, "app/.env", "DB_PASSWORD=hunter2\n")
@@ -117,6 +119,7 @@ def test_rootfs_directory(tmp):
     assert not [f for f in doc["findings"] if f["location"]["path"] in
                 ("/app/readme.txt", "/etc/ssl/certs/ca.pem", "/home/app/.npmrc.bak")]
     assert find(doc, "CM-IMG-019", "/app/tests/data/key.pem")
+    assert not [f for f in doc["findings"] if "node_modules" in f["location"]["path"]]
     assert not find(doc, "CM-IMG-006", "/app/tests/data/key.pem")
     assert find(doc, "CM-IMG-005", "/app/.env")
     assert find(doc, "CM-IMG-005", "/home/app/.npmrc")
