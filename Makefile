@@ -17,7 +17,7 @@ UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/unit/%)
 FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
 SAN     := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
-FUZZ_SECONDS ?= 20
+FUZZ_SECONDS ?= 15
 APT_DEPS := build-essential pkg-config clang libclang-rt-14-dev libseccomp-dev libjansson-dev \
             libcap-dev libcmocka-dev python3-pytest busybox-static iproute2 nftables hyperfine \
             crun runc
@@ -58,18 +58,24 @@ integration: all rootfs
 	CASEMATE=$(abspath $(BUILD)/casemate) ROOTFS=$(abspath $(BUILD)/rootfs) \
 	  /usr/bin/python3 -m pytest -q -p no:cacheprovider tests/integration
 
-# libFuzzer harnesses, each run for a short time.
-fuzz:
-	@set -e; mkdir -p $(BUILD)/fuzz; for f in $(FUZZ_SRCS); do \
-	  n=$$(basename $$f .c); \
-	  clang $(CPPFLAGS_ALL) -g -O1 -fsanitize=fuzzer,address,undefined -o $(BUILD)/fuzz/$$n \
-	    $$f $(LIB_SRCS) $(PKG_LIBS) || exit 1; \
-	  mkdir -p $(BUILD)/fuzz/$$n.corpus; \
-	  seeds=tests/fuzz/corpus/$$n; [ -d $$seeds ] || seeds=; \
+# libFuzzer harnesses, each run for a short time. The modules are compiled
+# once (instrumented, no libFuzzer main) and every harness links them.
+FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=undefined
+FUZZ_OBJS := $(LIB_SRCS:%.c=$(BUILD)/fuzz/obj/%.o)
+$(BUILD)/fuzz/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	clang $(CPPFLAGS_ALL) -g -O1 -fsanitize=fuzzer-no-link $(FUZZ_SAN) -c -o $@ $<
+$(BUILD)/fuzz/libfuzzcm.a: $(FUZZ_OBJS)
+	ar rcs $@ $^
+$(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(BUILD)/fuzz/libfuzzcm.a
+	clang $(CPPFLAGS_ALL) -g -O1 -fsanitize=fuzzer $(FUZZ_SAN) -o $@ $< $(BUILD)/fuzz/libfuzzcm.a $(PKG_LIBS)
+FUZZ_BINS := $(FUZZ_SRCS:tests/fuzz/%.c=$(BUILD)/fuzz/%)
+fuzz: $(FUZZ_BINS)
+	@set -e; for b in $(FUZZ_BINS); do n=$$(basename $$b); \
+	  mkdir -p $$b.corpus; seeds=tests/fuzz/corpus/$$n; [ -d $$seeds ] || seeds=; \
 	  echo "== fuzz $$n for $(FUZZ_SECONDS)s"; \
-	  $(BUILD)/fuzz/$$n -max_total_time=$(FUZZ_SECONDS) -print_final_stats=0 \
-	    $(BUILD)/fuzz/$$n.corpus $$seeds >$(BUILD)/fuzz/$$n.log 2>&1 || \
-	    { tail -n 40 $(BUILD)/fuzz/$$n.log; exit 1; }; \
+	  $$b -max_total_time=$(FUZZ_SECONDS) -print_final_stats=0 $$b.corpus $$seeds >$$b.log 2>&1 || \
+	    { tail -n 40 $$b.log; exit 1; }; \
 	done
 
 deps:
