@@ -23,7 +23,10 @@
 #include <jansson.h>
 
 #include "cli/commands.h"
+#include "container/hooks.h"
 #include "container/state.h"
+#include "sandbox/userns.h"
+#include "spec/oci.h"
 #include "sandbox/cgroup.h"
 #include "util/cleanup.h"
 #include "util/error.h"
@@ -558,7 +561,8 @@ static int delete_one(const char *id, bool force, struct cm_error *err)
         cm_warn("delete: %s: removing the state directory only", err->msg);
         return cm_state_remove(state_root(), id, err);
     }
-    if (is_live(&st) && !force)
+    /* A created OCI container never ran: deleting it is what runc does. */
+    if (is_live(&st) && !force && st.status != CM_STATUS_CREATED)
         return cm_err_set(err, 0, "container %s is %s: stop it first (casemate kill %s) or use delete --force",
                           id, cm_status_name(st.status), id);
     /* Even a stopped container may have left something: its supervisor
@@ -566,6 +570,21 @@ static int delete_one(const char *id, bool force, struct cm_error *err)
      * running. */
     if (stop_everything(&st, err) < 0)
         return cm_err_prefix(err, "deleting container %s", id);
+    if (st.bundle && *st.bundle) {
+        /* OCI: its recorded user namespace range, and the poststop hooks
+         * (their failures are warnings: the container is gone anyway). */
+        cm_userns_release_persistent(state_root(), id);
+        struct cm_spec spec = {0};
+        struct cm_error herr = {0};
+        if (cm_oci_spec_load(st.bundle, &spec, &herr) == 0 && spec.n_hooks[CM_HOOK_POSTSTOP]) {
+            free(spec.id);
+            spec.id = strdup(id);
+            _cleanup_free_ char *state = cm_hook_state_json(&spec, "stopped", 0);
+            if (cm_hooks_run(&spec, CM_HOOK_POSTSTOP, state, &herr) < 0)
+                cm_warn("delete %s: %s", id, herr.msg);
+        }
+        cm_spec_free(&spec);
+    }
     return cm_state_remove(state_root(), id, err);
 }
 
