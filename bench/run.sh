@@ -48,14 +48,32 @@ chmod +x "$work/in-private-ns.sh"
 wrap=""
 [ $hybrid = 1 ] && wrap="$work/in-private-ns.sh"
 
-set -- \
-  -n casemate "$cm run $rootfs /bin/true" \
-  -n crun "$wrap crun run --bundle $work/bundle bench-crun-$$" \
-  -n runc "runc run --bundle $work/bundle bench-runc-$$"
-if [ $hybrid = 1 ]; then
-  set -- "$@" -n casemate-wrapped "$wrap $cm run $rootfs /bin/true"
-fi
-hyperfine -N --warmup 5 --runs "$runs" --export-json "$work/result.json" "$@"
+# hyperfine runs each command's batch in turn; to alternate, the runs are
+# split into rounds (5 each), commands taking turns every round, and the
+# rounds' times pooled.
+rounds=$(( (runs + 4) / 5 ))
+i=0
+while [ $i -lt $rounds ]; do
+  i=$((i + 1))
+  set -- \
+    -n casemate "$cm run $rootfs /bin/true" \
+    -n crun "$wrap crun run --bundle $work/bundle bench-crun-$$" \
+    -n runc "runc run --bundle $work/bundle bench-runc-$$"
+  if [ $hybrid = 1 ]; then
+    set -- "$@" -n casemate-wrapped "$wrap $cm run $rootfs /bin/true"
+  fi
+  hyperfine -N --style none --warmup 1 --runs 5 --export-json "$work/round-$i.json" "$@" >/dev/null
+done
+/usr/bin/python3 - "$work" "$rounds" <<'PY'
+import json, sys
+work, rounds = sys.argv[1], int(sys.argv[2])
+merged = {}
+for i in range(1, rounds + 1):
+    for r in json.load(open(f"{work}/round-{i}.json"))["results"]:
+        merged.setdefault(r["command"], []).extend(r["times"])
+json.dump({"results": [{"command": k, "times": v} for k, v in merged.items()]},
+          open(f"{work}/result.json", "w"))
+PY
 
 /usr/bin/python3 - "$work/result.json" "$out" "$hybrid" "$runs" <<'PY'
 import json, statistics, sys, platform, datetime, subprocess, re
@@ -71,7 +89,7 @@ lines = []
 lines.append("<!-- startup:begin -->")
 lines.append(f"Measured {datetime.date.today()} on this project's machine ({platform.release()}, "
              f"{subprocess.run(['nproc'], capture_output=True, text=True).stdout.strip()} cores), "
-             f"hyperfine, {runs} runs each after 5 warm-ups, alternating commands.")
+             f"hyperfine, {runs} runs each in rounds of 5 (one warm-up per round), the commands taking turns every round.")
 lines.append("")
 lines.append("| runtime | median (ms) | ratio to casemate |")
 lines.append("|---|---|---|")

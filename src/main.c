@@ -88,6 +88,7 @@ int main(int argc, char **argv)
     cm_globals.self_path = argv[0];
     if (getenv("CASEMATE_DEBUG"))
         cm_debug_enabled = true;
+    cm_debug("started");
     /* Tests run the suite with openat2 made to fail (style.md, item 11). */
     if (getenv("CASEMATE_TEST_NO_OPENAT2"))
         cm_safepath_force_fallback = true;
@@ -106,6 +107,7 @@ int main(int argc, char **argv)
         }
         if (!strcmp(a, "--debug")) {
             cm_debug_enabled = true;
+            cm_debug("started");
             continue;
         }
         if (!strcmp(a, "--systemd-cgroup")) {

@@ -59,6 +59,7 @@
 #include "sandbox/rlimits.h"
 #include "sandbox/rootfs.h"
 #include "sandbox/seccomp.h"
+#include "sandbox/seccomp_cache.h"
 #include "sandbox/userns.h"
 #include "spec/seccomp_profile.h"
 #include "util/cleanup.h"
@@ -357,6 +358,7 @@ static _Noreturn void child_main(struct child_ctx *c)
         cm_err_sys(&err, "opening root filesystem %s", spec->rootfs);
         child_fail(c->sock, &err);
     }
+    cm_debug("child: maps written");
     if (spec->ns_new & CM_NS_USER) {
         /* Become root of the new user namespace: the host uid range. */
         if (setresgid(0, 0, 0) < 0 || setgroups(0, NULL) < 0 || setresuid(0, 0, 0) < 0) {
@@ -399,6 +401,7 @@ static _Noreturn void child_main(struct child_ctx *c)
         if (cm_hooks_run(spec, CM_HOOK_CREATE_CONTAINER, state, &err) < 0)
             child_fail(c->sock, &err);
     }
+    cm_debug("child: mounts done");
     if (cm_rootfs_pivot(newroot, &err) < 0)
         child_fail(c->sock, &err);
     close(newroot);
@@ -432,6 +435,7 @@ static _Noreturn void child_main(struct child_ctx *c)
             _exit(CM_EXIT_FAILURE);
         c->bpf = &received;
     }
+    cm_debug("child: in the cgroup");
     if ((spec->ns_new & CM_NS_CGROUP) && unshare(CLONE_NEWCGROUP) < 0) {
         cm_err_sys(&err, "creating the cgroup namespace");
         child_fail(c->sock, &err);
@@ -526,6 +530,7 @@ static _Noreturn void child_enter_process(struct child_ctx *c)
      * would kill its own container on exit. */
     if (c->outlives_parent && prctl(PR_SET_PDEATHSIG, 0) < 0)
         _exit(CM_EXIT_FAILURE);
+    cm_debug("child: ready");
     if (sync_send(c->sock, SYNC_READY, 0, NULL, -1) < 0)
         _exit(CM_EXIT_FAILURE);
     if (c->exec_fifo_fd >= 0) {
@@ -853,7 +858,8 @@ static int write_pid_file(const char *path, pid_t pid, struct cm_error *err)
     return 0;
 }
 
-static struct cm_seccomp_bpf *compile_seccomp(const struct cm_spec *spec, struct cm_error *err)
+static struct cm_seccomp_bpf *compile_seccomp(const struct cm_spec *spec, const char *state_root,
+                                              struct cm_error *err)
 {
     if (spec->seccomp_unconfined)
         return NULL;
@@ -864,9 +870,18 @@ static struct cm_seccomp_bpf *compile_seccomp(const struct cm_spec *spec, struct
             return NULL;
         profile = def;
     }
+    uint64_t caps = spec->cap_bounding | spec->cap_permitted;
     struct cm_seccomp_bpf *bpf = calloc(1, sizeof(*bpf));
-    int r = bpf ? cm_seccomp_compile(profile, spec->cap_bounding | spec->cap_permitted, bpf, err)
-                : cm_err_set(err, ENOMEM, "compiling seccomp filter");
+    int r = 0;
+    if (!bpf) {
+        r = cm_err_set(err, ENOMEM, "compiling seccomp filter");
+    } else if (state_root && cm_seccomp_cache_get(state_root, profile, caps, bpf) == 1) {
+        cm_debug("seccomp: filter from the cache");
+    } else {
+        r = cm_seccomp_compile(profile, caps, bpf, err);
+        if (r == 0 && state_root)
+            cm_seccomp_cache_put(state_root, profile, caps, bpf);
+    }
     cm_seccomp_profile_free(def);
     if (r < 0) {
         if (bpf)
@@ -1025,6 +1040,7 @@ int cm_container_run(struct cm_spec *spec, const char *state_root, struct cm_run
     blocked = true;
 
     fflush(NULL);
+    cm_debug("parent: cloning");
     child = (pid_t)syscall(SYS_clone, (unsigned long)clone_flags(spec->ns_new) | SIGCHLD, 0, 0, 0, 0);
     if (child < 0) {
         cm_err_sys(err, "creating the container process (clone)");
@@ -1073,9 +1089,11 @@ int cm_container_run(struct cm_spec *spec, const char *state_root, struct cm_run
     if (!threaded)
         cgroup_job_run(&job);
     if (!spec->seccomp_unconfined)
-        bpf = compile_seccomp(spec, err);
+        bpf = compile_seccomp(spec, state_root, err);
+    cm_debug("parent: seccomp compiled");
     if (threaded)
         pthread_join(thread, NULL);
+    cm_debug("parent: in the cgroup");
     if (!spec->seccomp_unconfined && !bpf)
         goto out;
     if (job.rc < 0) {
@@ -1124,7 +1142,9 @@ int cm_container_run(struct cm_spec *spec, const char *state_root, struct cm_run
         goto out;
     if (started == 1 && hooks && hooks->started && hooks->started(hooks->ctx, child, cg, err) < 0)
         goto out;
+    cm_debug("parent: command started");
     int status = supervise(child, pidfd, sigfd, master);
+    cm_debug("parent: command exited");
     child = -1;
     ret = status_to_code(status);
     if (cg && (ret == 137 || (WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL)) &&
@@ -1165,6 +1185,7 @@ out:
         struct cm_error cgerr = {0};
         if (cm_cgroup_destroy(cg, &cgerr) < 0)
             cm_warn("removing the container's cgroup: %s", cgerr.msg);
+        cm_debug("parent: cgroup removed");
     }
     cm_userns_release(&slot);
     if (slot_persisted && ret < 0)
@@ -1213,7 +1234,7 @@ static int open_ns(pid_t pid, const char *name, struct cm_error *err)
 int cm_container_exec(struct cm_spec *spec, pid_t pid, const char *cgroup,
                       const struct cm_exec_opts *opts, struct cm_error *err)
 {
-    struct cm_seccomp_bpf *bpf = compile_seccomp(spec, err);
+    struct cm_seccomp_bpf *bpf = compile_seccomp(spec, NULL, err);
     if (!bpf && !spec->seccomp_unconfined)
         return -1;
     int ret = -1;

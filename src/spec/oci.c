@@ -21,6 +21,7 @@
 #include <inttypes.h>
 #include <jansson.h>
 #include <limits.h>
+#include <linux/capability.h>
 #include <seccomp.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -1576,6 +1577,26 @@ static int check_whole(struct parser *ps)
 
 /* ------------------------------------------------------------------ */
 
+/* OCI has no "privileged": Docker, Podman and containerd write --privileged
+ * as CAP_SYS_ADMIN (with every other capability), no seccomp filter and a
+ * device cgroup that allows every device. Name it, so that the host policy
+ * and `casemate audit config` judge it by the same rule (CM-CFG-001) as a
+ * `docker inspect` document that says "Privileged": true. */
+static bool looks_privileged(const struct cm_spec *spec)
+{
+    const uint64_t sys_admin = UINT64_C(1) << CAP_SYS_ADMIN;
+    if (!spec->seccomp_unconfined || !(spec->cap_bounding & sys_admin) ||
+        !(spec->cap_effective & sys_admin))
+        return false;
+    bool all_devices = false;
+    for (size_t i = 0; i < spec->n_devices; i++) {
+        const struct cm_device *d = &spec->devices[i];
+        if (!d->path && d->type == 'a' && d->major < 0 && d->minor < 0)
+            all_devices = d->allow; /* the last such rule wins */
+    }
+    return all_devices;
+}
+
 int cm_oci_spec_parse(const char *json, size_t len, const char *bundle_dir,
                       struct cm_spec *spec, struct cm_error *err)
 {
@@ -1652,6 +1673,7 @@ int cm_oci_spec_parse(const char *json, size_t len, const char *bundle_dir,
     if ((f = get(root, "annotations")) &&
         want_kvs(&ps, "annotations", f, &spec->annotations, &spec->n_annotations) < 0)
         return -1;
+    spec->privileged = looks_privileged(spec);
     return check_whole(&ps);
 }
 

@@ -173,6 +173,8 @@ class Cleanup:
 class Docker:
     def __init__(self, casemate, runtime_path, name="docker", extra=(), daemon_json=None):
         self.root = new_tmp(name)
+        # --userns-remap: the remapped root must be able to walk to its data
+        os.chmod(self.root, 0o711)
         self.cg = "/" + os.path.basename(self.root)
         self.sock = os.path.join(self.root, "docker.sock")
         self.log = os.path.join(self.root, "dockerd.log")

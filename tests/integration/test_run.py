@@ -449,3 +449,18 @@ def test_writable_root_cannot_fill_the_host_disk(tmp_rootfs):
             "dd if=/dev/zero of=/big bs=1k count=4096 2>&1; echo rc=$?", check=0)
     assert "rc=1" in p.stdout
     assert not (tmp_rootfs / "big").exists()
+
+
+def test_seccomp_cache_is_used_and_a_damaged_entry_is_rebuilt(rootfs, tmp_path):
+    """Compiled filters are cached under the state root; a damaged cache
+    file must never weaken the filter."""
+    root = tmp_path / "state"
+    check = "grep Seccomp: /proc/self/status; unshare -U true; echo unshare=$?"
+    first = run("--root", root, "run", rootfs, "/bin/sh", "-c", check, check=0)
+    files = list((root / "seccomp").iterdir())
+    assert len(files) == 1 and files[0].stat().st_mode & 0o077 == 0
+    for damage in (b"", b"casemate-bpf-1\n" + b"\x00" * 40, files[0].read_bytes()[:100]):
+        files[0].write_bytes(damage)
+        p = run("--root", root, "run", rootfs, "/bin/sh", "-c", check, check=0)
+        assert p.stdout == first.stdout
+        assert "Seccomp:\t2" in p.stdout and "unshare=1" in p.stdout
