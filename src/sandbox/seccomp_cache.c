@@ -98,7 +98,16 @@ struct header {
     uint32_t flags;
     uint32_t notify;
     uint32_t len;
+    uint32_t pad;
+    uint64_t sum; /* of the instructions: a damaged file is a miss */
 };
+
+static uint64_t insn_sum(const struct sock_filter *insns, size_t len)
+{
+    struct hasher h = {0xcbf29ce484222325ULL, 0};
+    h_bytes(&h, insns, len * sizeof(*insns));
+    return h.a;
+}
 
 int cm_seccomp_cache_get(const char *root, const struct cm_seccomp_profile *p, uint64_t caps,
                          struct cm_seccomp_bpf *out)
@@ -118,7 +127,8 @@ int cm_seccomp_cache_get(const char *root, const struct cm_seccomp_profile *p, u
     struct sock_filter *insns = malloc(hd.len * sizeof(*insns));
     if (!insns)
         return 0;
-    if (read(fd, insns, hd.len * sizeof(*insns)) != (ssize_t)(hd.len * sizeof(*insns))) {
+    if (read(fd, insns, hd.len * sizeof(*insns)) != (ssize_t)(hd.len * sizeof(*insns)) ||
+        insn_sum(insns, hd.len) != hd.sum) {
         free(insns);
         return 0;
     }
@@ -138,7 +148,8 @@ void cm_seccomp_cache_put(const char *root, const struct cm_seccomp_profile *p, 
         return;
     cache_path(root, p, caps, path, sizeof(path));
     snprintf(tmp, sizeof(tmp), "%s.%d", path, (int)getpid());
-    struct header hd = {.flags = bpf->flags, .notify = bpf->notify, .len = bpf->len};
+    struct header hd = {.flags = bpf->flags, .notify = bpf->notify, .len = bpf->len,
+                        .sum = insn_sum(bpf->insns, bpf->len)};
     memcpy(hd.magic, MAGIC, sizeof(MAGIC) - 1);
     _cleanup_close_ int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
     if (fd < 0)

@@ -459,7 +459,10 @@ def test_seccomp_cache_is_used_and_a_damaged_entry_is_rebuilt(rootfs, tmp_path):
     first = run("--root", root, "run", rootfs, "/bin/sh", "-c", check, check=0)
     files = list((root / "seccomp").iterdir())
     assert len(files) == 1 and files[0].stat().st_mode & 0o077 == 0
-    for damage in (b"", b"casemate-bpf-1\n" + b"\x00" * 40, files[0].read_bytes()[:100]):
+    good = files[0].read_bytes()
+    flipped = bytearray(good)
+    flipped[-3] ^= 0xFF  # same size, one instruction changed
+    for damage in (b"", b"casemate-bpf-1\n" + b"\x00" * 40, good[:100], bytes(flipped)):
         files[0].write_bytes(damage)
         p = run("--root", root, "run", rootfs, "/bin/sh", "-c", check, check=0)
         assert p.stdout == first.stdout
