@@ -467,3 +467,4 @@ def test_seccomp_cache_is_used_and_a_damaged_entry_is_rebuilt(rootfs, tmp_path):
         p = run("--root", root, "run", rootfs, "/bin/sh", "-c", check, check=0)
         assert p.stdout == first.stdout
         assert "Seccomp:\t2" in p.stdout and "unshare=1" in p.stdout
+        assert files[0].read_bytes() == good, "a damaged entry must be compiled again"
