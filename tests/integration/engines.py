@@ -195,12 +195,16 @@ class Docker:
                "--cgroup-parent", self.cg] + list(extra)
         if not daemon_json:
             cmd += ["--add-runtime", f"casemate={runtime_path}"]
-        self.pid = start_daemon(cmd, self.log)
-        self.cleanup.add(stop_pid, self.pid, 20)
-        wait_for(lambda: self.docker("version", check=False).returncode == 0 or not alive(self.pid),
-                 20, "dockerd to answer")
-        if not alive(self.pid):
-            raise AssertionError("dockerd died:\n" + open(self.log).read()[-3000:])
+        try:
+            self.pid = start_daemon(cmd, self.log)
+            self.cleanup.add(stop_pid, self.pid, 20)
+            wait_for(lambda: self.docker("version", check=False).returncode == 0
+                     or not alive(self.pid), 20, "dockerd to answer")
+            if not alive(self.pid):
+                raise AssertionError("dockerd died:\n" + open(self.log).read()[-3000:])
+        except BaseException:
+            self.cleanup.run()
+            raise
 
     def docker(self, *args, check=True, timeout=60, input=None):
         return sh(["docker", "-H", "unix://" + self.sock] + [str(a) for a in args],
@@ -353,14 +357,18 @@ class Containerd:
         with open(self.conf, "w") as f:
             f.write(CONTAINERD_CONF.format(root=self.root))
             f.write(CONTAINERD_CRI_SNIPPET.format(casemate=casemate))
-        self.pid = start_daemon(["containerd", "--config", self.conf],
-                                os.path.join(self.root, "containerd.log"))
-        self.cleanup.add(stop_pid, self.pid, 20)
-        wait_for(lambda: self.ctr("version", check=False).returncode == 0 or not alive(self.pid),
-                 20, "containerd to answer")
-        if not alive(self.pid):
-            raise AssertionError("containerd died:\n" +
-                                 open(os.path.join(self.root, "containerd.log")).read()[-3000:])
+        try:
+            self.pid = start_daemon(["containerd", "--config", self.conf],
+                                    os.path.join(self.root, "containerd.log"))
+            self.cleanup.add(stop_pid, self.pid, 20)
+            wait_for(lambda: self.ctr("version", check=False).returncode == 0
+                     or not alive(self.pid), 20, "containerd to answer")
+            if not alive(self.pid):
+                raise AssertionError("containerd died:\n" + open(
+                    os.path.join(self.root, "containerd.log")).read()[-3000:])
+        except BaseException:
+            self.cleanup.run()
+            raise
 
     def ctr(self, *args, check=True, timeout=60, input=None):
         return sh(["ctr", "-a", self.sock, "-n", "cm-eng"] + [str(a) for a in args],
