@@ -468,3 +468,14 @@ def test_seccomp_cache_is_used_and_a_damaged_entry_is_rebuilt(rootfs, tmp_path):
         assert p.stdout == first.stdout
         assert "Seccomp:\t2" in p.stdout and "unshare=1" in p.stdout
         assert files[0].read_bytes() == good, "a damaged entry must be compiled again"
+
+
+def test_container_sees_its_own_cgroup_read_only(rootfs):
+    p = run("run", "--pids-limit=77", rootfs, "/bin/sh", "-c",
+            "cat /proc/self/cgroup | grep -c ':/$'; "
+            "f=/sys/fs/cgroup/pids/pids.max; [ -e $f ] || f=/sys/fs/cgroup/pids.max; "
+            "cat $f; echo 1000 > $f; echo write=$?", check=0)
+    out = p.stdout.split()
+    assert int(out[0]) >= 1          # every hierarchy shows "/": its own cgroup is the root
+    assert out[1] == "77"            # the limit is visible...
+    assert "write=1" in p.stdout     # ...and read-only
