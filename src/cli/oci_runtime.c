@@ -147,18 +147,13 @@ static int on_created(void *ctx, pid_t pid, struct cm_cgroup *cg, struct cm_erro
 int cmd_create(int argc, char **argv)
 {
     struct create_args a = {.bundle = "."};
-    int first = cm_opts_parse(create_options, ARRAY_SIZE(create_options), argc, argv, "create",
-                              "[OPTIONS] ID",
-                              "Create the OCI container ID from a bundle: set it up and leave its init\n"
-                              "waiting until 'casemate start ID'.",
-                              create_option, &a);
-    if (first == -2)
-        return 0;
-    if (first < 0)
-        return CM_EXIT_FAILURE;
-    if (argc - first != 1)
-        return cm_fail("create: expected exactly one container ID");
-    const char *id = argv[first];
+    const char *id = NULL;
+    int r = cm_opts_parse_id(create_options, ARRAY_SIZE(create_options), argc, argv, "create",
+                             "Create the OCI container ID from a bundle: set it up and leave its init\n"
+                             "waiting until 'casemate start ID'.",
+                             create_option, &a, &id);
+    if (r <= 0)
+        return r == 0 ? 0 : CM_EXIT_FAILURE;
     const char *root = cm_globals.root;
     struct cm_error err = {0};
     if (cm_state_validate_id(id, &err) < 0)
@@ -208,17 +203,12 @@ int cmd_create(int argc, char **argv)
 
 int cmd_start(int argc, char **argv)
 {
-    static const struct cm_option none[] = {};
-    int first = cm_opts_parse(none, 0, argc, argv, "start", "ID",
-                              "Start the created OCI container ID: its init executes the process.",
-                              NULL, NULL);
-    if (first == -2)
-        return 0;
-    if (first < 0)
-        return CM_EXIT_FAILURE;
-    if (argc - first != 1)
-        return cm_fail("start: expected exactly one container ID");
-    const char *id = argv[first];
+    const char *id = NULL;
+    int r = cm_opts_parse_id(NULL, 0, argc, argv, "start",
+                             "Start the created OCI container ID: its init executes the process.", NULL,
+                             NULL, &id);
+    if (r <= 0)
+        return r == 0 ? 0 : CM_EXIT_FAILURE;
     const char *root = cm_globals.root;
     struct cm_error err = {0};
     struct cm_state st = {0};
@@ -308,15 +298,11 @@ int cmd_ps(int argc, char **argv)
         {"format", 'f', CM_OPT_REQUIRED, "table|json", "Output format", PS_FORMAT},
     };
     bool json = false;
-    int first = cm_opts_parse(opts, ARRAY_SIZE(opts), argc, argv, "ps", "[--format table|json] ID",
-                              "List the host pids of every process of container ID.", ps_option, &json);
-    if (first == -2)
-        return 0;
-    if (first < 0)
-        return CM_EXIT_FAILURE;
-    if (argc - first != 1)
-        return cm_fail("ps: expected exactly one container ID");
-    const char *id = argv[first];
+    const char *id = NULL;
+    int r = cm_opts_parse_id(opts, ARRAY_SIZE(opts), argc, argv, "ps",
+                             "List the host pids of every process of container ID.", ps_option, &json, &id);
+    if (r <= 0)
+        return r == 0 ? 0 : CM_EXIT_FAILURE;
     struct cm_error err = {0};
     struct cm_state st = {0};
     struct cm_cgroup *cg = NULL;
@@ -354,20 +340,17 @@ out:
 int cm_oci_run(int argc, char **argv)
 {
     struct create_args a = {.bundle = "."};
-    int first = cm_opts_parse(oci_run_options, ARRAY_SIZE(oci_run_options), argc, argv, "run",
-                              "--bundle DIR ID", "Run the OCI container ID from a bundle, in the foreground.",
-                              create_option, &a);
-    if (first == -2)
-        return 0;
-    if (first < 0)
-        return CM_EXIT_FAILURE;
-    if (argc - first != 1)
-        return cm_fail("run --bundle: expected exactly one container ID");
+    const char *id = NULL;
+    int r = cm_opts_parse_id(oci_run_options, ARRAY_SIZE(oci_run_options), argc, argv, "run",
+                             "Run the OCI container ID from a bundle (--bundle DIR), in the foreground.",
+                             create_option, &a, &id);
+    if (r <= 0)
+        return r == 0 ? 0 : CM_EXIT_FAILURE;
     struct cm_error err = {0};
-    if (cm_state_validate_id(argv[first], &err) < 0)
+    if (cm_state_validate_id(id, &err) < 0)
         return cm_fail("run: %s", err.msg);
     struct cm_spec spec;
-    if (load_bundle(a.bundle, argv[first], &spec, &err) < 0) {
+    if (load_bundle(a.bundle, id, &spec, &err) < 0) {
         cm_spec_free(&spec);
         return cm_fail("run: %s", err.msg);
     }

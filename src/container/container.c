@@ -644,6 +644,20 @@ static int clone_flags(unsigned ns)
     return f;
 }
 
+/* Block the signals casemate forwards (plus SIGCHLD and SIGPIPE) so none
+ * is lost before the signalfd that reads them exists. */
+static int block_signals(sigset_t *fwd, sigset_t *old, struct cm_error *err)
+{
+    sigemptyset(fwd);
+    for (size_t i = 0; i < ARRAY_SIZE(forwarded_signals); i++)
+        sigaddset(fwd, forwarded_signals[i]);
+    sigaddset(fwd, SIGCHLD);
+    sigaddset(fwd, SIGPIPE);
+    if (sigprocmask(SIG_BLOCK, fwd, old) < 0)
+        return cm_err_sys(err, "blocking signals");
+    return 0;
+}
+
 static int status_to_code(int status)
 {
     if (WIFEXITED(status))
@@ -1027,16 +1041,8 @@ int cm_container_run(struct cm_spec *spec, const char *state_root, struct cm_run
         cm_err_sys(err, "creating the setup socket");
         goto out;
     }
-    /* Block the forwarded signals now so none is lost before signalfd. */
-    sigemptyset(&fwd);
-    for (size_t i = 0; i < ARRAY_SIZE(forwarded_signals); i++)
-        sigaddset(&fwd, forwarded_signals[i]);
-    sigaddset(&fwd, SIGCHLD);
-    sigaddset(&fwd, SIGPIPE);
-    if (sigprocmask(SIG_BLOCK, &fwd, &old) < 0) {
-        cm_err_sys(err, "blocking signals");
+    if (block_signals(&fwd, &old, err) < 0)
         goto out;
-    }
     blocked = true;
 
     fflush(NULL);
@@ -1263,15 +1269,8 @@ int cm_container_exec(struct cm_spec *spec, pid_t pid, const char *cgroup,
         cm_err_sys(err, "creating the exec socket");
         goto out;
     }
-    sigemptyset(&fwd);
-    for (size_t i = 0; i < ARRAY_SIZE(forwarded_signals); i++)
-        sigaddset(&fwd, forwarded_signals[i]);
-    sigaddset(&fwd, SIGCHLD);
-    sigaddset(&fwd, SIGPIPE);
-    if (sigprocmask(SIG_BLOCK, &fwd, &old) < 0) {
-        cm_err_sys(err, "blocking signals");
+    if (block_signals(&fwd, &old, err) < 0)
         goto out;
-    }
     blocked = true;
     /* Children of ours are born in the container's pid namespace; we
      * ourselves stay where we are. */

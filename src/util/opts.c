@@ -140,3 +140,22 @@ void cm_opts_man(FILE *out, const struct cm_option *opts, size_t n_opts)
         fputs(".\n", out);
     }
 }
+
+int cm_opts_parse_id(const struct cm_option *opts, size_t n_opts, int argc, char **argv,
+                     const char *cmd, const char *summary, cm_opt_handler handler, void *ctx,
+                     const char **id)
+{
+    char usage[64];
+    snprintf(usage, sizeof(usage), "%sID", n_opts ? "[OPTIONS] " : "");
+    int first = cm_opts_parse(opts, n_opts, argc, argv, cmd, usage, summary, handler, ctx);
+    if (first == -2)
+        return 0;
+    if (first < 0)
+        return -1;
+    if (argc - first != 1) {
+        cm_fail("%s: expected one container ID (usage: casemate %s %s)", cmd, cmd, usage);
+        return -1;
+    }
+    *id = argv[first];
+    return 1;
+}

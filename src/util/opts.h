@@ -28,6 +28,12 @@ int cm_opts_parse(const struct cm_option *opts, size_t n_opts, int argc, char **
                   const char *cmd, const char *usage, const char *summary,
                   cm_opt_handler handler, void *ctx);
 
+/* cm_opts_parse for commands that take exactly one ID after their options:
+ * returns 1 with *id set, 0 after --help, -1 after a message (exit 125). */
+int cm_opts_parse_id(const struct cm_option *opts, size_t n_opts, int argc, char **argv,
+                     const char *cmd, const char *summary, cm_opt_handler handler, void *ctx,
+                     const char **id);
+
 void cm_opts_help(FILE *out, const char *cmd, const char *usage, const char *summary,
                   const struct cm_option *opts, size_t n_opts);
 

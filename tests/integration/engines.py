@@ -144,6 +144,19 @@ def remove_cgroups(name):
         remove_cgroup_tree(d)
 
 
+# Host paths the engines create whatever their data roots say: containerd
+# 1.6 keeps shim sockets in /run/containerd/s and ctr its FIFOs in
+# /run/containerd/fifo; podman writes /var/lib/containers/cache and
+# /run/containers. Removed afterwards when they were not there before.
+CONTAINERD_HOST_PATHS = ("/run/containerd",)
+
+
+def remove_if_new(cleanup, paths):
+    for p in paths:
+        if not os.path.exists(p):
+            cleanup.add(shutil.rmtree, p, True)
+
+
 def new_tmp(kind):
     return tempfile.mkdtemp(prefix=f"cm-eng-{kind}-", dir="/tmp")
 
@@ -181,6 +194,7 @@ class Docker:
         self.cleanup = Cleanup()
         self.cleanup.add(shutil.rmtree, self.root, True)
         self.cleanup.add(remove_cgroups, self.cg)
+        remove_if_new(self.cleanup, CONTAINERD_HOST_PATHS)
         self.cleanup.add(unmount_under, self.root)
         self.cleanup.add(self._kill_leftovers)
         self.pid = None
@@ -255,7 +269,6 @@ tmp_dir = "{root}/tmp"
 casemate = ["{casemate}"]
 """
 
-# Shared host paths podman creates whatever --root says.
 PODMAN_HOST_PATHS = ("/var/lib/containers", "/run/containers", "/run/libpod")
 
 
@@ -270,9 +283,7 @@ class Podman:
         # podman's conmon cgroup for cgroupfs: libpod_parent, if it is ours.
         if not cgroup_dirs("libpod_parent"):
             self.cleanup.add(remove_cgroups, "/libpod_parent")
-        for p in PODMAN_HOST_PATHS:
-            if not os.path.exists(p):
-                self.cleanup.add(shutil.rmtree, p, True)
+        remove_if_new(self.cleanup, PODMAN_HOST_PATHS)
         self.cleanup.add(unmount_under, self.root)
         self.cleanup.add(self._kill_leftovers)
         self.conf = os.path.join(self.root, "containers.conf")
@@ -351,6 +362,7 @@ class Containerd:
         self.cleanup = Cleanup()
         self.cleanup.add(shutil.rmtree, self.root, True)
         self.cleanup.add(remove_cgroups, self.cg)
+        remove_if_new(self.cleanup, CONTAINERD_HOST_PATHS)
         self.cleanup.add(unmount_under, self.root)
         self.cleanup.add(self._kill_leftovers)
         self.conf = os.path.join(self.root, "config.toml")
