@@ -659,7 +659,7 @@ int cmd_resume(int argc, char **argv) { return freeze(argc, argv, false); }
 
 enum {
     UPD_MEMORY, UPD_MEMORY_SWAP, UPD_MEMORY_RESERVATION, UPD_CPUS, UPD_CPU_SHARES, UPD_CPUSET_CPUS,
-    UPD_CPUSET_MEMS, UPD_PIDS_LIMIT, UPD_BLKIO_WEIGHT,
+    UPD_CPUSET_MEMS, UPD_PIDS_LIMIT, UPD_BLKIO_WEIGHT, UPD_RESOURCES,
 };
 
 static const struct cm_option update_options[] = {
@@ -672,6 +672,7 @@ static const struct cm_option update_options[] = {
     {"cpuset-mems", 0, CM_OPT_REQUIRED, "LIST", "Memory nodes the container may use", UPD_CPUSET_MEMS},
     {"pids-limit", 0, CM_OPT_REQUIRED, "N", "Maximum number of processes (0 or -1: unlimited)", UPD_PIDS_LIMIT},
     {"blkio-weight", 0, CM_OPT_REQUIRED, "N", "Block I/O weight, 10 to 1000", UPD_BLKIO_WEIGHT},
+    {"resources", 'r', CM_OPT_REQUIRED, "FILE", "OCI: the limits as linux.resources JSON ('-' reads stdin), as engines pass them", UPD_RESOURCES},
 };
 
 struct update_ctx {
@@ -702,6 +703,97 @@ static int parse_size_flag(const char *flag, const char *s, int64_t *out, bool a
     if (cm_parse_size(s, out, &err) < 0)
         return cm_fail("update: %s: %s", flag, err.msg), -1;
     return 0;
+}
+
+/* A number field of an OCI resources object, when present. */
+static int oci_int(json_t *obj, const char *key, const char *path, long long min, long long *out, bool *set)
+{
+    json_t *v = json_object_get(obj, key);
+    *set = false;
+    if (!v || json_is_null(v))
+        return 0;
+    if (!json_is_integer(v) || json_integer_value(v) < min)
+        return cm_fail("update --resources: %s.%s: expected an integer >= %lld", path, key, min), -1;
+    *out = json_integer_value(v);
+    *set = true;
+    return 0;
+}
+
+/* `update --resources FILE`: linux.resources as runc takes it; only the
+ * fields present change (engines send every field they know). */
+static int parse_oci_resources(const char *file, struct cm_resources *res)
+{
+    json_error_t jerr;
+    json_t *root = !strcmp(file, "-") ? json_loadf(stdin, 0, &jerr) : json_load_file(file, 0, &jerr);
+    if (!root)
+        return cm_fail("update --resources %s: %s (line %d)", file, jerr.text, jerr.line), -1;
+    int r = -1;
+    long long v;
+    bool set;
+    json_t *mem = json_object_get(root, "memory"), *cpu = json_object_get(root, "cpu");
+    json_t *pids = json_object_get(root, "pids"), *blk = json_object_get(root, "blockIO");
+    if (!json_is_object(root)) {
+        cm_fail("update --resources %s: expected a JSON object", file);
+        goto out;
+    }
+    if (json_is_object(mem)) {
+        if (oci_int(mem, "limit", "memory", -1, &v, &set) < 0)
+            goto out;
+        if (set)
+            res->memory_limit = v > 0 ? v : -1;
+        if (oci_int(mem, "swap", "memory", -1, &v, &set) < 0)
+            goto out;
+        if (set)
+            res->memory_swap = v > 0 ? v : -1;
+        if (oci_int(mem, "reservation", "memory", -1, &v, &set) < 0)
+            goto out;
+        if (set && v > 0)
+            res->memory_reservation = v;
+    }
+    if (json_is_object(cpu)) {
+        if (oci_int(cpu, "shares", "cpu", 0, &v, &set) < 0)
+            goto out;
+        if (set && v > 0)
+            res->cpu_shares = (uint64_t)v;
+        if (oci_int(cpu, "quota", "cpu", -1, &v, &set) < 0)
+            goto out;
+        if (set)
+            res->cpu_quota = v > 0 ? v : -1;
+        if (oci_int(cpu, "period", "cpu", 0, &v, &set) < 0)
+            goto out;
+        if (set && v > 0)
+            res->cpu_period = (uint64_t)v;
+        const char *keys[] = {"cpus", "mems"};
+        char **slots[] = {&res->cpuset_cpus, &res->cpuset_mems};
+        for (int i = 0; i < 2; i++) {
+            json_t *s = json_object_get(cpu, keys[i]);
+            if (json_is_string(s) && *json_string_value(s)) {
+                free(*slots[i]);
+                *slots[i] = strdup(json_string_value(s));
+            }
+        }
+    }
+    if (json_is_object(pids)) {
+        if (oci_int(pids, "limit", "pids", -1, &v, &set) < 0)
+            goto out;
+        if (set)
+            res->pids_limit = v > 0 ? v : -1;
+    }
+    if (json_is_object(blk)) {
+        if (oci_int(blk, "weight", "blockIO", 0, &v, &set) < 0)
+            goto out;
+        if (set && v > 0) {
+            if (v < 10 || v > 1000) {
+                cm_fail("update --resources: blockIO.weight must be 10 to 1000");
+                goto out;
+            }
+            res->blkio_weight = (uint16_t)v;
+        }
+    }
+    r = 0;
+out:
+    json_decref(root);
+    return r;
 }
 
 static int update_option(int id, const char *arg, void *ctx)
@@ -745,6 +837,8 @@ static int update_option(int id, const char *arg, void *ctx)
             return -1;
         res->blkio_weight = (uint16_t)n;
         return 0;
+    case UPD_RESOURCES:
+        return parse_oci_resources(arg, res);
     }
     return cm_fail("update: internal error: unhandled option %d", id), -1;
 }
