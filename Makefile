@@ -22,7 +22,7 @@ APT_DEPS := build-essential pkg-config clang libclang-rt-14-dev libseccomp-dev l
             libcap-dev libcmocka-dev python3-pytest busybox-static iproute2 nftables hyperfine \
             crun runc
 
-.PHONY: man all check deps unit unit-asan integration fuzz clang-check install demo rootfs clean bench
+.PHONY: integration-asan man all check deps unit unit-asan integration fuzz clang-check install demo rootfs clean bench
 all: $(BUILD)/casemate
 
 $(BUILD)/casemate: $(OBJS)
@@ -58,6 +58,16 @@ integration: all rootfs
 	CASEMATE=$(abspath $(BUILD)/casemate) ROOTFS=$(abspath $(BUILD)/rootfs) \
 	  /usr/bin/python3 -m pytest -q -p no:cacheprovider tests/integration
 
+# The runtime's integration tests again, against an ASan+UBSan build of
+# casemate (LeakSanitizer on): every path of the real setup sequence.
+ASAN_BIN := $(BUILD)/asan/casemate
+integration-asan: rootfs
+	$(MAKE) BUILD=$(BUILD)/asan CC=clang CFLAGS="-O1 -g $(SAN)" $(ASAN_BIN)
+	ASAN_OPTIONS=detect_leaks=1 CASEMATE=$(abspath $(ASAN_BIN)) ROOTFS=$(abspath $(BUILD)/rootfs) \
+	  /usr/bin/python3 -m pytest -q -p no:cacheprovider tests/integration/test_run.py \
+	  tests/integration/test_escapes.py tests/integration/test_exec.py tests/integration/test_seccomp.py \
+	  tests/integration/test_oci_runtime.py tests/integration/test_lifecycle.py tests/integration/test_limits.py
+
 # libFuzzer harnesses, each run for a short time. The modules are compiled
 # once (instrumented, no libFuzzer main) and every harness links them.
 FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=undefined
@@ -90,6 +100,7 @@ check: deps
 	$(MAKE) unit-asan
 	$(MAKE) fuzz
 	$(MAKE) integration
+	$(MAKE) integration-asan
 
 demo: deps all rootfs
 	sh tests/demo.sh $(abspath $(BUILD)/casemate) $(abspath $(BUILD)/rootfs)

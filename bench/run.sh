@@ -104,7 +104,7 @@ if hybrid:
                  "through the same wrapper, for a like-for-like ratio.")
 lines.append("casemate runs with its full default hardening (user namespace, no caps, no_new_privs, "
              "seccomp, read-only root, masked /proc, pids and memory limits); after the first run its "
-             "seccomp filter comes from the cache under /run/casemate/seccomp (compiling the default "
+             "seccomp filter comes from the cache under /run/casemate/.seccomp (compiling the default "
              "profile costs about 3 ms of CPU, overlapped with the child's mounts). `--debug` prints "
              "the time of each step of the setup sequence.")
 lines.append("<!-- startup:end -->")

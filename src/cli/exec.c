@@ -173,7 +173,14 @@ int cmd_exec(int argc, char **argv)
         }
         /* The container's confinement, from the command line that made it. */
         bool detach = false;
-        int r = cm_run_parse((int)cm_strv_len(st.argv), st.argv, &spec, &detach, true);
+        /* cm_run_parse points argv[ROOTFS] at its own string: give it a
+         * copy of the array, whose strings stay the state's. */
+        size_t n = cm_strv_len(st.argv);
+        _cleanup_free_ char **args = calloc(n + 1, sizeof(char *));
+        if (!args)
+            goto oom;
+        memcpy(args, st.argv, n * sizeof(char *));
+        int r = cm_run_parse((int)n, args, &spec, &detach, true);
         have_spec = true;
         if (r != 0) {
             cm_fail("exec: container %s: its recorded configuration no longer parses", id);

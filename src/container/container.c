@@ -303,8 +303,10 @@ static int set_user(const struct cm_spec *spec, const struct cm_user *u, struct 
     _cleanup_free_ gid_t *groups = calloc(n ? n : 1, sizeof(gid_t));
     if (!groups)
         return cm_err_set(err, ENOMEM, "setting groups");
-    memcpy(groups, u->groups, u->n_groups * sizeof(gid_t));
-    memcpy(groups + u->n_groups, spec->additional_gids, spec->n_additional_gids * sizeof(gid_t));
+    if (u->n_groups)
+        memcpy(groups, u->groups, u->n_groups * sizeof(gid_t));
+    if (spec->n_additional_gids)
+        memcpy(groups + u->n_groups, spec->additional_gids, spec->n_additional_gids * sizeof(gid_t));
     /* Keep every capability across the uid change; the exact sets are
      * applied right after, from the spec. */
     if (prctl(PR_SET_SECUREBITS, SECBIT_NO_SETUID_FIXUP) < 0)

@@ -89,7 +89,7 @@ static void cache_path(const char *root, const struct cm_seccomp_profile *p, uin
         h_strv(&h, r->include_arches);
         h_strv(&h, r->exclude_arches);
     }
-    snprintf(out, len, "%s/seccomp/%016llx%016llx.bpf", root, (unsigned long long)h.a,
+    snprintf(out, len, "%s/.seccomp/%016llx%016llx.bpf", root, (unsigned long long)h.a,
              (unsigned long long)h.b);
 }
 
@@ -143,7 +143,7 @@ void cm_seccomp_cache_put(const char *root, const struct cm_seccomp_profile *p, 
                           const struct cm_seccomp_bpf *bpf)
 {
     char dir[4200], path[4300], tmp[4400];
-    snprintf(dir, sizeof(dir), "%s/seccomp", root);
+    snprintf(dir, sizeof(dir), "%s/.seccomp", root);
     if ((mkdir(root, 0700) < 0 && errno != EEXIST) || (mkdir(dir, 0700) < 0 && errno != EEXIST))
         return;
     cache_path(root, p, caps, path, sizeof(path));

@@ -4,7 +4,7 @@
  * into BPF, about half of a container's start. The result depends only on
  * the profile, the granted capabilities, this build of casemate, the
  * libseccomp version and the kernel, so it is kept in
- * <root>/seccomp/<hash>.bpf (root only) and reused. It is a cache: any
+ * <root>/.seccomp/<hash>.bpf (root only) and reused. It is a cache: any
  * file may be deleted at any time; a damaged one is compiled again. */
 #ifndef CASEMATE_SANDBOX_SECCOMP_CACHE_H
 #define CASEMATE_SANDBOX_SECCOMP_CACHE_H

@@ -46,7 +46,7 @@ static int read_sub_range(const char *path, struct id_range *out)
 static bool slot_recorded(const char *state_root, uint32_t s)
 {
     char path[4200];
-    snprintf(path, sizeof(path), "%s/userns.d/%u", state_root, s);
+    snprintf(path, sizeof(path), "%s/.userns/%u", state_root, s);
     return access(path, F_OK) == 0;
 }
 
@@ -91,7 +91,7 @@ static int alloc_slot(const char *state_root, const char *persist_id, struct cm_
             }
             if (persist_id) {
                 char dir[4200], record[4300];
-                snprintf(dir, sizeof(dir), "%s/userns.d", state_root);
+                snprintf(dir, sizeof(dir), "%s/.userns", state_root);
                 snprintf(record, sizeof(record), "%s/%u", dir, s);
                 if (mkdir(dir, 0700) < 0 && errno != EEXIST)
                     return cm_err_sys(err, "creating %s", dir);
@@ -129,7 +129,7 @@ int cm_userns_alloc_persistent(const char *state_root, const char *id, struct cm
 void cm_userns_release_persistent(const char *state_root, const char *id)
 {
     char dir[4200];
-    snprintf(dir, sizeof(dir), "%s/userns.d", state_root);
+    snprintf(dir, sizeof(dir), "%s/.userns", state_root);
     _cleanup_closedir_ DIR *d = opendir(dir);
     if (!d)
         return;

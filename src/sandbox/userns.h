@@ -32,7 +32,7 @@ int cm_userns_alloc(const char *state_root, struct cm_userns_slot *slot, struct 
 void cm_userns_release(struct cm_userns_slot *slot);
 
 /* For OCI containers, whose init outlives `create`: the slot is recorded
- * as the file <state_root>/userns.d/<slot> naming the container, taken
+ * as the file <state_root>/.userns/<slot> naming the container, taken
  * under the slot's lock, and released by cm_userns_release_persistent at
  * `delete`. slot->lock_fd is -1 on return. */
 int cm_userns_alloc_persistent(const char *state_root, const char *id, struct cm_userns_slot *slot,

@@ -490,3 +490,18 @@ def test_containerd_cri_snippet_parses(containerd):
     out = engines.sh(["containerd", "--config", containerd.conf, "config", "dump"]).stdout
     assert "[plugins.\"io.containerd.grpc.v1.cri\".containerd.runtimes.casemate]" in out, out
     assert f'BinaryName = "{CASEMATE}"' in out, out
+
+
+def test_podman_tmpcopyup(podman):
+    """Podman asks for "tmpcopyup" on every --tmpfs: accepted over an empty
+    directory of the image (above), refused by name over one with files,
+    where casemate would otherwise hand over an empty directory."""
+    r = podman.run("--network", "none", "--tmpfs", "/etc", IMAGE, "true", check=False)
+    assert r.returncode != 0
+    assert '"tmpcopyup" (a crun/runc extension) is not supported by casemate over /etc' \
+        in r.stderr, r.stderr
+    out = podman.run("--network", "none", "--mount", "type=tmpfs,destination=/etc,notmpcopyup",
+                     IMAGE, "ls", "-A", "/etc").stdout
+    # empty but for what podman binds on top (hostname, hosts)
+    assert "passwd" not in out.split() and "group" not in out.split(), out
+    assert "passwd" in podman.run("--network", "none", IMAGE, "ls", "/etc").stdout.split()

@@ -457,8 +457,10 @@ def test_seccomp_cache_is_used_and_a_damaged_entry_is_rebuilt(rootfs, tmp_path):
     root = tmp_path / "state"
     check = "grep Seccomp: /proc/self/status; unshare -U true; echo unshare=$?"
     first = run("--root", root, "run", rootfs, "/bin/sh", "-c", check, check=0)
-    files = list((root / "seccomp").iterdir())
+    files = list((root / ".seccomp").iterdir())
     assert len(files) == 1 and files[0].stat().st_mode & 0o077 == 0
+    # The cache is not a container.
+    assert run("--root", root, "list", "-q", check=0).stdout.strip() == ""
     good = files[0].read_bytes()
     flipped = bytearray(good)
     flipped[-3] ^= 0xFF  # same size, one instruction changed
