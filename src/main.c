@@ -58,6 +58,7 @@ static void usage(FILE *out)
             "  --log-format text|json  Format of --log\n"
             "  --debug              Print debug messages\n"
             "  --systemd-cgroup     Use systemd cgroups (not supported: refused with an error)\n"
+            "  --policy FILE        Host policy (default $CASEMATE_POLICY, else " CM_POLICY_DEFAULT_PATH ")\n"
             "  -v, --version        Print the version\n"
             "  -h, --help           Show this help\n\n"
             "'casemate COMMAND --help' describes each command; man casemate-run.\n");
@@ -118,6 +119,13 @@ int main(int argc, char **argv)
             if (r < 0)
                 return CM_EXIT_FAILURE;
             cm_globals.root = val;
+            continue;
+        }
+        /* dockerd and containerd pass runtimeArgs but no environment. */
+        if ((r = global_value(argc, argv, &i, "--policy", &val)) != 0) {
+            if (r < 0)
+                return CM_EXIT_FAILURE;
+            cm_globals.policy_path = val;
             continue;
         }
         if ((r = global_value(argc, argv, &i, "--log-format", &val)) != 0) {

@@ -12,6 +12,7 @@ struct cm_globals {
     const char *log_path;    /* --log (OCI engines pass it) */
     bool log_json;           /* --log-format json */
     bool systemd_cgroup;     /* --systemd-cgroup */
+    const char *policy_path; /* --policy: host policy file (engines pass no env) */
     const char *self_path;   /* how we were invoked */
     int argv_offset;         /* index of the subcommand in main's argv */
 };

@@ -111,7 +111,7 @@ static int load_bundle(const char *bundle, const char *id, struct cm_spec *spec,
     if (!spec->id || !spec->bundle)
         return cm_err_set(err, ENOMEM, "loading bundle %s", real);
     struct cm_policy *policy = NULL;
-    int r = cm_policy_load(NULL, &policy, err);
+    int r = cm_policy_load(cm_globals.policy_path, &policy, err);
     if (r == 0 && policy)
         r = cm_policy_enforce(policy, spec, err);
     cm_policy_free(policy);

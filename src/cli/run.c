@@ -716,7 +716,7 @@ int cmd_run(int argc, char **argv)
     {
         struct cm_policy *policy = NULL;
         struct cm_error perr = {0};
-        int pr = cm_policy_load(NULL, &policy, &perr);
+        int pr = cm_policy_load(cm_globals.policy_path, &policy, &perr);
         if (pr == 0 && policy)
             pr = cm_policy_enforce(policy, &spec, &perr);
         cm_policy_free(policy);
