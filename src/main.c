@@ -1,9 +1,12 @@
 /* main.c: global options and the subcommand table. */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli/commands.h"
+#include "spec/policy.h"
 #include "sandbox/selfexe.h"
 #include "util/safepath.h"
 #include "util/error.h"
@@ -125,6 +128,10 @@ int main(int argc, char **argv)
         if ((r = global_value(argc, argv, &i, "--policy", &val)) != 0) {
             if (r < 0)
                 return CM_EXIT_FAILURE;
+            /* cm_policy_load takes a missing file for "no policy": a
+             * mistyped --policy must not silently open every door. */
+            if (access(val, R_OK) < 0)
+                return cm_fail("--policy %s: cannot read the host policy: %s", val, strerror(errno));
             cm_globals.policy_path = val;
             continue;
         }

@@ -550,12 +550,15 @@ void cm_resources_keep_all(struct cm_resources *res)
 }
 
 /* A limit the host cannot enforce: an error, unless it is casemate's own
- * default (then skipped: the user did not ask for it). */
+ * default (then skipped with a warning: the user did not ask for it, but
+ * should know the container is not contained). */
 static int missing(const struct cm_cgroup *cg, const char *flag, const char *ctrl, bool is_default,
                    struct cm_error *err)
 {
     if (is_default) {
-        cm_debug("cgroup: %s controller not available: default %s not applied", ctrl, flag);
+        cm_warn("the %s cgroup controller is not available here%s%s%s: casemate's default %s limit "
+                "is not applied (give casemate a delegated cgroup with --cgroup-parent)",
+                ctrl, cg->v2_note[0] ? " (" : "", cg->v2_note, cg->v2_note[0] ? ")" : "", flag);
         return 0;
     }
     return cm_err_set(err, 0, "cannot apply %s: the %s cgroup controller is not available on this host%s%s",

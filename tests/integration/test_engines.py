@@ -58,12 +58,6 @@ def workdir(tmp_path_factory):
     d = tmp_path_factory.mktemp("cm-eng-files")
     (d / "chmod.json").write_text(CHMOD_PROFILE)
     (d / "policy.json").write_text(POLICY)
-    # dockerd passes no environment of ours to the runtime: a wrapper names
-    # the (test) policy file. Production hosts use /etc/casemate/policy.json.
-    wrapper = d / "casemate-policy"
-    wrapper.write_text(f"#!/bin/sh\nexport CASEMATE_POLICY={d}/policy.json\n"
-                       f"exec {CASEMATE} \"$@\"\n")
-    wrapper.chmod(0o755)
     return d
 
 
@@ -71,9 +65,12 @@ def workdir(tmp_path_factory):
 def docker(workdir):
     need("dockerd")
     need("docker")
-    # docs/engines.md's daemon.json, casemate the default runtime.
+    # docs/engines.md's daemon.json, casemate the default runtime; the test's
+    # policy file in place of /etc/casemate/policy.json (dockerd passes
+    # runtimeArgs to the runtime, but not our environment).
     daemon_json = {
-        "runtimes": {"casemate": {"path": str(workdir / "casemate-policy")}},
+        "runtimes": {"casemate": {"path": CASEMATE,
+                                  "runtimeArgs": ["--policy", str(workdir / "policy.json")]}},
         "default-runtime": "casemate",
         "exec-opts": ["native.cgroupdriver=cgroupfs"],
     }
