@@ -20,7 +20,7 @@ SAN     := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-re
 FUZZ_SECONDS ?= 15
 APT_DEPS := build-essential pkg-config clang libclang-rt-14-dev libseccomp-dev libjansson-dev \
             libcap-dev libcmocka-dev python3-pytest busybox-static iproute2 nftables hyperfine \
-            crun runc
+            crun runc docker.io podman containerd
 
 .PHONY: integration-asan man all check deps unit unit-asan integration fuzz clang-check install demo rootfs clean bench
 all: $(BUILD)/casemate

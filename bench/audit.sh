@@ -73,7 +73,7 @@ hyperfine -N --warmup 2 --runs 10 --export-json "$work/host0.json" \
 host10=""
 if command -v dockerd >/dev/null && command -v docker >/dev/null; then
     dockerd --data-root "$work/data" --exec-root "$work/exec" -H "unix://$work/docker.sock" \
-        --pidfile "$work/docker.pid" --bridge=none --iptables=false --ip6tables=false \
+        --pidfile "$work/docker.pid" --bridge=none --iptables=false --ip6tables=false --ip-forward=false \
         --cgroup-parent "casemate-audit-bench-$$" >"$work/dockerd.log" 2>&1 &
     dockerd_pid=$!
     i=0; while [ ! -S "$work/docker.sock" ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i+1)); done

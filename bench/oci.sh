@@ -118,7 +118,7 @@ if command -v dockerd >/dev/null && command -v docker >/dev/null; then
     crun_path=$(command -v crun)
     [ -n "$wrap" ] && crun_path=$work/in-private-ns.sh-crun
     dockerd --data-root "$d/data" --exec-root "$d/exec" -H "unix://$d/docker.sock" \
-        --pidfile "$d/pid" --bridge=none --iptables=false --ip6tables=false \
+        --pidfile "$d/pid" --bridge=none --iptables=false --ip6tables=false --ip-forward=false \
         --cgroup-parent "$cg" --add-runtime "casemate=$cm" \
         --add-runtime "crun=$crun_path" >"$d/log" 2>&1 &
     dockerd_pid=$!

@@ -5,6 +5,7 @@
 #include "spec/policy.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <fcntl.h>
 #include <jansson.h>
 #include <limits.h>
@@ -162,13 +163,19 @@ int cm_policy_parse(const char *text, size_t len, const char *origin, struct cm_
 int cm_policy_load(const char *path, struct cm_policy **out, struct cm_error *err)
 {
     *out = NULL;
+    /* Only the default path may be absent: a policy that was named (by
+     * argument or $CASEMATE_POLICY) and is missing must not silently mean
+     * "no policy". */
+    bool named = true;
     if (!path || !*path)
         path = getenv("CASEMATE_POLICY");
-    if (!path || !*path)
+    if (!path || !*path) {
         path = CM_POLICY_DEFAULT_PATH;
+        named = false;
+    }
     _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
     if (fd < 0) {
-        if (errno == ENOENT)
+        if (errno == ENOENT && !named)
             return 0;
         return cm_err_sys(err, "opening host policy %s", path);
     }

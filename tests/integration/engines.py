@@ -205,7 +205,7 @@ class Docker:
                "--data-root", os.path.join(self.root, "data"),
                "--exec-root", os.path.join(self.root, "exec"),
                "-H", "unix://" + self.sock, "--pidfile", os.path.join(self.root, "pid"),
-               "--bridge=none", "--iptables=false", "--ip6tables=false",
+               "--bridge=none", "--iptables=false", "--ip6tables=false", "--ip-forward=false",
                "--cgroup-parent", self.cg] + list(extra)
         if not daemon_json:
             cmd += ["--add-runtime", f"casemate={runtime_path}"]

@@ -370,7 +370,7 @@ def real_dockerd(tmp_path):
     proc = subprocess.Popen(
         [dockerd, "--data-root", str(base / "data"), "--exec-root", str(base / "exec"),
          "-H", "unix://" + sock, "--pidfile", str(base / "d.pid"), "--bridge=none",
-         "--iptables=false", "--ip6tables=false", "--storage-driver=vfs",
+         "--iptables=false", "--ip6tables=false", "--ip-forward=false", "--storage-driver=vfs",
          "--cgroup-parent=" + parent, "--config-file", str(base / "daemon.json")],
         stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     dk = [docker, "-H", "unix://" + sock]

@@ -502,3 +502,16 @@ def test_podman_tmpcopyup(podman):
     # empty but for what podman binds on top (hostname, hosts)
     assert "passwd" not in out.split() and "group" not in out.split(), out
     assert "passwd" in podman.run("--network", "none", IMAGE, "ls", "/etc").stdout.split()
+
+
+def test_policy_flag_must_be_readable(tmp_path):
+    """--policy (what runtimeArgs pass): a file that cannot be read stops
+    the container instead of running it without a policy."""
+    r = subprocess.run([CASEMATE, "--policy", str(tmp_path / "missing.json"), "run", ROOTFS,
+                        "true"], capture_output=True, text=True, timeout=30)
+    assert r.returncode == 125 and "cannot read the host policy" in r.stderr, r
+    assert len(r.stderr.strip().splitlines()) == 1, r.stderr
+    (tmp_path / "p.json").write_text(POLICY)
+    r = subprocess.run([CASEMATE, "--policy", str(tmp_path / "p.json"), "run", "--privileged",
+                        ROOTFS, "true"], capture_output=True, text=True, timeout=30)
+    assert r.returncode == 125 and "CM-CFG-001 (privileged)" in r.stderr, r

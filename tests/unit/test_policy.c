@@ -242,9 +242,10 @@ static void test_load(void **state)
     struct cm_policy *p = NULL;
     struct cm_error err = {0};
 
-    /* a missing file is no policy */
-    assert_int_equal(cm_policy_load(path, &p, &err), 0);
+    /* a named policy that is missing is an error, never "no policy" */
+    assert_int_equal(cm_policy_load(path, &p, &err), -1);
     assert_null(p);
+    assert_non_null(strstr(err.msg, path));
 
     FILE *f = fopen(path, "w");
     assert_non_null(f);
