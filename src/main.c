@@ -7,6 +7,7 @@
 
 #include "cli/commands.h"
 #include "spec/policy.h"
+#include "sandbox/devices.h"
 #include "sandbox/selfexe.h"
 #include "util/safepath.h"
 #include "util/error.h"
@@ -96,6 +97,9 @@ int main(int argc, char **argv)
     /* Tests run the suite with openat2 made to fail (style.md, item 11). */
     if (getenv("CASEMATE_TEST_NO_OPENAT2"))
         cm_safepath_force_fallback = true;
+    /* And the v2 device filter on a host whose devices controller is v1. */
+    if (getenv("CASEMATE_TEST_DEVICES_BPF"))
+        cm_devices_force_bpf = true;
     int i = 1;
     for (; i < argc && argv[i][0] == '-'; i++) {
         const char *a = argv[i];

@@ -53,6 +53,7 @@
 #include "sandbox/caps.h"
 #include "sandbox/cgroup.h"
 #include "sandbox/console.h"
+#include "sandbox/devices.h"
 #include "sandbox/lsm.h"
 #include "sandbox/net.h"
 #include "sandbox/portproxy.h"
@@ -1037,6 +1038,9 @@ int cm_container_run(struct cm_spec *spec, const char *state_root, struct cm_run
     cm_cgroup_gc();
     if (cm_cgroup_create(spec->id, spec->cgroups_path ? spec->cgroups_path : spec->cgroup_parent,
                          &spec->resources, &cg, err) < 0)
+        goto out;
+    /* Only the devices it is given, even to a container with CAP_MKNOD. */
+    if (cm_devices_apply(cg, spec, err) < 0)
         goto out;
 
     if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, socks) < 0) {
