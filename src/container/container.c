@@ -27,6 +27,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <jansson.h>
 #include <linux/securebits.h>
 #include <poll.h>
 #include <pthread.h>
@@ -78,6 +79,7 @@ enum sync_type {
     SYNC_PREPIVOT,      /* child -> parent: mounts done: run createRuntime hooks */
     SYNC_PREPIVOT_DONE, /* parent -> child: hooks done, pivot */
     SYNC_SECCOMP,       /* parent -> child: the compiled filter follows */
+    SYNC_NOTIFY_FD,     /* child -> parent: the seccomp listener (fd) for listenerPath */
 };
 
 struct sync_msg {
@@ -206,6 +208,19 @@ static _Noreturn void child_fail(int sock, const struct cm_error *err)
 {
     sync_send(sock, SYNC_ERROR, err->errnum, err->msg, -1);
     _exit(CM_EXIT_FAILURE);
+}
+
+/* Load the filter; a notify listener goes to the parent (SYNC_NOTIFY_FD). */
+static void load_seccomp(struct child_ctx *c, struct cm_error *err)
+{
+    int fd = cm_seccomp_load(c->bpf, err);
+    if (fd < 0)
+        child_fail(c->sock, err);
+    if (fd > 0) {
+        if (sync_send(c->sock, SYNC_NOTIFY_FD, 0, NULL, fd) < 0)
+            _exit(CM_EXIT_FAILURE);
+        close(fd);
+    }
 }
 
 /* Find the program as execvp would, but with the container's PATH. */
@@ -501,8 +516,8 @@ static _Noreturn void child_enter_process(struct child_ctx *c)
     /* Without no_new_privs, loading a filter needs CAP_SYS_ADMIN, which the
      * process is about to lose: load it now, before the user switch. */
     bool seccomp_early = c->bpf && !spec->no_new_privs;
-    if (seccomp_early && cm_seccomp_load(c->bpf, &err) < 0)
-        child_fail(c->sock, &err);
+    if (seccomp_early)
+        load_seccomp(c, &err);
 
     if (set_user(spec, &user, &err) < 0 || apply_caps(spec, user.uid, &err) < 0)
         child_fail(c->sock, &err);
@@ -525,6 +540,14 @@ static _Noreturn void child_enter_process(struct child_ctx *c)
         child_fail(c->sock, &err);
     }
     cm_user_free(&user);
+    /* A filter with SCMP_ACT_NOTIFY rules: its listener must reach the
+     * agent at listenerPath before the container runs, through the parent
+     * (which still sees the host's paths and, for `create`, exits at
+     * READY): so it is loaded here, just before READY. */
+    if (c->bpf && c->bpf->notify && !seccomp_early) {
+        load_seccomp(c, &err);
+        seccomp_early = true;
+    }
 
     /* OCI create and exec --detach: casemate exits once we are ready, by
      * design (the engine's shim adopts us), so the parent-death signal
@@ -568,8 +591,8 @@ static _Noreturn void child_enter_process(struct child_ctx *c)
         child_fail(c->sock, &err);
     /* seccomp last: nothing of casemate's own runs under the filter but
      * the execve (and, with --init, the reaper). */
-    if (c->bpf && !seccomp_early && cm_seccomp_load(c->bpf, &err) < 0)
-        child_fail(c->sock, &err);
+    if (c->bpf && !seccomp_early)
+        load_seccomp(c, &err);
     if (spec->init)
         init_main(spec, c->sock);
     exec_command(spec, c->sock);
@@ -770,6 +793,52 @@ static int send_console(const char *path, int master, struct cm_error *err)
     return 0;
 }
 
+/* OCI: hand the seccomp listener to the agent at listenerPath, with the
+ * container process state (runtime-spec, "Container Process State"). */
+static int send_listener(const struct cm_spec *spec, pid_t pid, int fd, struct cm_error *err)
+{
+    const char *path = spec->seccomp ? spec->seccomp->listener_path : NULL;
+    if (!path)
+        return cm_err_set(err, 0, "the seccomp profile has SCMP_ACT_NOTIFY rules but no listenerPath");
+    _cleanup_free_ char *state = cm_hook_state_json(spec, "creating", pid);
+    const char *meta = spec->seccomp->listener_metadata ? spec->seccomp->listener_metadata : "";
+    json_t *msg = json_pack("{s:s, s:[s], s:i, s:s}", "ociVersion", "1.2.0", "fds", "seccompFd",
+                            "pid", (json_int_t)pid, "metadata", meta);
+    json_t *st = state ? json_loads(state, 0, NULL) : NULL;
+    if (!msg || !st) {
+        json_decref(msg);
+        json_decref(st);
+        return cm_err_set(err, ENOMEM, "writing the seccomp listener's state");
+    }
+    json_object_set_new(msg, "state", st);
+    _cleanup_free_ char *text = json_dumps(msg, JSON_COMPACT);
+    json_decref(msg);
+    if (!text)
+        return cm_err_set(err, ENOMEM, "writing the seccomp listener's state");
+    _cleanup_close_ int s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    if (strlen(path) >= sizeof(sa.sun_path))
+        return cm_err_set(err, 0, "seccomp listenerPath %s is too long", path);
+    strcpy(sa.sun_path, path);
+    if (s < 0 || connect(s, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+        return cm_err_sys(err, "connecting to seccomp listenerPath %s", path);
+    struct iovec iov = {.iov_base = text, .iov_len = strlen(text)};
+    union {
+        char buf[CMSG_SPACE(sizeof(int))];
+        struct cmsghdr align;
+    } u;
+    struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf,
+                        .msg_controllen = sizeof(u.buf)};
+    struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
+    cm->cmsg_level = SOL_SOCKET;
+    cm->cmsg_type = SCM_RIGHTS;
+    cm->cmsg_len = CMSG_LEN(sizeof(int));
+    memcpy(CMSG_DATA(cm), &fd, sizeof(int));
+    if (sendmsg(s, &mh, MSG_NOSIGNAL) < 0)
+        return cm_err_sys(err, "sending the seccomp listener to %s", path);
+    return 0;
+}
+
 static int wait_ready_ctx(int sock, int *master, const struct parent_ctx *pc, struct cm_error *err)
 {
     for (;;) {
@@ -794,6 +863,14 @@ static int wait_ready_ctx(int sock, int *master, const struct parent_ctx *pc, st
                 continue;
             }
             *master = fd;
+            continue;
+        }
+        if (m.type == SYNC_NOTIFY_FD && fd >= 0) {
+            int r2 = pc ? send_listener(pc->spec, pc->child, fd, err)
+                        : cm_err_set(err, 0, "a seccomp listener has nowhere to go");
+            close(fd);
+            if (r2 < 0)
+                return -1;
             continue;
         }
         if (fd >= 0)
@@ -928,6 +1005,13 @@ int cm_container_run(struct cm_spec *spec, const char *state_root, struct cm_run
     }
     if (cm_spec_validate(spec, err) < 0 || check_rootfs(spec->rootfs, err) < 0)
         return -1;
+    /* A notify rule without an agent would make its system calls wait
+     * forever. */
+    for (size_t i = 0; spec->seccomp && !spec->seccomp_unconfined && i < spec->seccomp->n_rules; i++)
+        if (spec->seccomp->rules[i].action == CM_SCMP_NOTIFY && !spec->seccomp->listener_path)
+            return cm_err_set(err, 0, "seccomp profile%s%s has SCMP_ACT_NOTIFY rules but no "
+                                      "listenerPath for an agent to answer them",
+                              spec->seccomp_path ? " " : "", spec->seccomp_path ? spec->seccomp_path : "");
     /* An LSM the host does not have must be refused, not silently skipped. */
     if ((spec->apparmor_profile && cm_lsm_check_apparmor(spec->apparmor_profile, err) < 0) ||
         (spec->selinux_label && cm_lsm_check_selinux(spec->selinux_label, err) < 0))

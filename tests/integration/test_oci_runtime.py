@@ -243,3 +243,70 @@ def test_host_policy_refuses_with_the_rule_named(bundle, tmp_path):
 def test_run_bundle_foreground(bundle):
     b, root, cid, _ = bundle(["/bin/sh", "-c", "exit 5"])
     run("--root", root, "run", "--bundle", b, cid, check=5)
+
+
+def test_seccomp_notify_goes_to_the_listener(bundle, tmp_path):
+    """SCMP_ACT_NOTIFY with listenerPath: the agent gets the listener fd and
+    the container process state, and answers the container's mkdir."""
+    import fcntl
+    import struct
+    import threading
+    sockpath = str(tmp_path / "agent.sock")
+    srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    srv.bind(sockpath)
+    srv.listen(1)
+    srv.settimeout(20)
+    got = {}
+
+    def agent():
+        conn, _ = srv.accept()
+        fds = array.array("i")
+        msg, anc, _, _ = conn.recvmsg(4096, socket.CMSG_LEN(fds.itemsize))
+        for level, typ, data in anc:
+            if level == socket.SOL_SOCKET and typ == socket.SCM_RIGHTS:
+                fds.frombytes(data[:fds.itemsize])
+        got["state"] = json.loads(msg)
+        conn.close()
+        notify_fd = fds[0]
+        # SECCOMP_IOCTL_NOTIF_RECV / SEND: struct seccomp_notif is 80
+        # bytes, seccomp_notif_resp 24.
+        recv_ioctl, send_ioctl = 0xC0502100, 0xC0182101
+        for _ in range(8):
+            buf = bytearray(80)
+            try:
+                fcntl.ioctl(notify_fd, recv_ioctl, buf)
+            except OSError as e:
+                got.setdefault("errors", []).append(repr(e))
+                break
+            nid = struct.unpack_from("Q", buf, 0)[0]
+            got.setdefault("nr", struct.unpack_from("i", buf, 16)[0])
+            fcntl.ioctl(notify_fd, send_ioctl, bytearray(struct.pack("QqiI", nid, 0, -13, 0)))
+        os.close(notify_fd)
+
+    t = threading.Thread(target=agent, daemon=True)
+    t.start()
+    profile = {"defaultAction": "SCMP_ACT_ALLOW", "listenerPath": sockpath,
+               "listenerMetadata": "casemate-test",
+               "syscalls": [{"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_NOTIFY"}]}
+    b, root, cid, cfg = bundle(["/bin/sh", "-c", "mkdir /tmp/x; echo rc=$?"])
+    cfg["linux"]["seccomp"] = profile
+    (b / "config.json").write_text(json.dumps(cfg))
+    out = tmp_path / "out"
+    with open(out, "w") as o:
+        p = subprocess.run([CASEMATE, "--root", str(root), "run", "--bundle", str(b), cid],
+                           stdout=o, stderr=subprocess.PIPE, text=True, timeout=30)
+    t.join(timeout=10)
+    srv.close()
+    assert p.returncode == 0, p.stderr
+    assert "rc=1" in out.read_text()
+    assert got["state"]["fds"] == ["seccompFd"] and got["state"]["metadata"] == "casemate-test"
+    assert got["state"]["state"]["id"] == cid and got["state"]["pid"] > 0
+    assert "nr" in got, got
+
+
+def test_seccomp_notify_without_a_listener_is_refused(rootfs, tmp_path):
+    prof = tmp_path / "notify.json"
+    prof.write_text(json.dumps({"defaultAction": "SCMP_ACT_ALLOW",
+                                "syscalls": [{"names": ["mkdir"], "action": "SCMP_ACT_NOTIFY"}]}))
+    p = run("run", "--security-opt", f"seccomp={prof}", rootfs, "true", check=125)
+    assert "listenerPath" in p.stderr
