@@ -310,3 +310,48 @@ def test_seccomp_notify_without_a_listener_is_refused(rootfs, tmp_path):
                                 "syscalls": [{"names": ["mkdir"], "action": "SCMP_ACT_NOTIFY"}]}))
     p = run("run", "--security-opt", f"seccomp={prof}", rootfs, "true", check=125)
     assert "listenerPath" in p.stderr
+
+
+def test_host_policy_floor_raises_an_engines_spec(bundle, tmp_path):
+    """An engine's spec without a user namespace, no_new_privs, seccomp or
+    limits is raised to the policy's floor."""
+    policy = tmp_path / "policy.json"
+    policy.write_text(json.dumps({"floor": {"userns": True, "no_new_privileges": True,
+                                            "pids_limit": 99, "seccomp": "default"}}))
+    b, root, cid, cfg = bundle(["/bin/sh", "-c",
+                                "cat /proc/self/uid_map; grep -E 'NoNewPrivs|Seccomp:' /proc/self/status; "
+                                "cat /sys/fs/cgroup/pids/pids.max 2>/dev/null || cat /sys/fs/cgroup/pids.max"])
+    cfg["linux"]["namespaces"] = [n for n in cfg["linux"]["namespaces"] if n["type"] != "user"]
+    cfg["linux"].pop("uidMappings", None)
+    cfg["linux"].pop("gidMappings", None)
+    cfg["linux"].pop("seccomp", None)
+    cfg["linux"].get("resources", {}).pop("pids", None)
+    cfg["process"]["noNewPrivileges"] = False
+    (b / "config.json").write_text(json.dumps(cfg))
+    env = dict(os.environ, CASEMATE_POLICY=str(policy))
+    out = tmp_path / "out"
+    with open(out, "w") as o:
+        p = subprocess.run([CASEMATE, "--root", str(root), "run", "--bundle", str(b), cid],
+                           stdout=o, stderr=subprocess.PIPE, text=True, timeout=30, env=env)
+    assert p.returncode == 0, p.stderr
+    text = out.read_text().split()
+    assert text[0] == "0" and int(text[1]) >= 65536          # a user namespace of its own
+    assert "NoNewPrivs:" in text and text[text.index("NoNewPrivs:") + 1] == "1"
+    assert text[text.index("Seccomp:") + 1] == "2"
+    assert text[-1] == "99"
+    assert not list((root / ".userns").iterdir()) if (root / ".userns").exists() else True
+
+
+def test_preserve_fds(bundle, tmp_path):
+    b, root, cid, _ = bundle(["/bin/sh", "-c", "echo through-fd-3 >&3"])
+    r, w = os.pipe()
+    # The pipe becomes fd 3 of casemate, as an engine would pass it
+    # (Python's own fds are not inheritable, so only it passes).
+    p = subprocess.run([CASEMATE, "--root", str(root), "run", "--bundle", str(b), "--preserve-fds", "1", cid],
+                       preexec_fn=lambda: os.dup2(w, 3), close_fds=False,
+                       capture_output=True, text=True, timeout=30)
+    os.close(w)
+    data = os.read(r, 100)
+    os.close(r)
+    assert p.returncode == 0, p.stderr
+    assert data == b"through-fd-3\n"
