@@ -18,11 +18,12 @@ UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/unit/%)
 FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
 SAN     := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 FUZZ_SECONDS ?= 15
-APT_DEPS := build-essential pkg-config clang libclang-rt-14-dev libseccomp-dev libjansson-dev \
-            libcap-dev libcmocka-dev python3-pytest busybox-static iproute2 nftables hyperfine \
-            crun runc docker.io podman containerd
+BUILD_DEPS := build-essential pkg-config libseccomp-dev libjansson-dev libcap-dev busybox-static
+TEST_DEPS := clang libclang-rt-14-dev libcmocka-dev python3-pytest iproute2 nftables hyperfine \
+             crun runc docker.io podman containerd
+APT_DEPS := $(BUILD_DEPS) $(TEST_DEPS)
 
-.PHONY: integration-asan man all check deps unit unit-asan integration fuzz clang-check install demo rootfs clean bench
+.PHONY: deps-build integration-asan man all check deps unit unit-asan integration fuzz clang-check install demo rootfs clean bench
 all: $(BUILD)/casemate
 
 $(BUILD)/casemate: $(OBJS)
@@ -88,10 +89,14 @@ fuzz: $(FUZZ_BINS)
 	    { tail -n 40 $$b.log; exit 1; }; \
 	done
 
-deps:
-	@missing=""; for p in $(APT_DEPS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+# Install what is missing from Debian (one apt-get update, then install).
+install-missing = missing=""; for p in $(1); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then echo "installing:$$missing"; \
 	  (apt-get update -qq || true) && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; fi
+deps:
+	@$(call install-missing,$(APT_DEPS))
+deps-build:
+	@$(call install-missing,$(BUILD_DEPS))
 
 check: deps
 	$(MAKE) all man
@@ -102,7 +107,8 @@ check: deps
 	$(MAKE) integration
 	$(MAKE) integration-asan
 
-demo: deps all rootfs
+demo: deps-build
+	$(MAKE) all rootfs
 	sh tests/demo.sh $(abspath $(BUILD)/casemate) $(abspath $(BUILD)/rootfs)
 
 bench: all rootfs
