@@ -59,7 +59,7 @@ static const struct cm_option config_opts[] = {
      "Exit 1 when a finding is at or above SEVERITY: critical, high (default), medium, low, info",
      OPT_FAIL_ON},
     {"container", 0, CM_OPT_REQUIRED, "NAME",
-     "Audit the config.json of a casemate container created from an OCI bundle", OPT_CONTAINER},
+     "Audit a casemate container: its OCI config.json, or its `casemate run` flags", OPT_CONTAINER},
 };
 
 static const struct cm_option rules_opts[] = {
@@ -324,10 +324,24 @@ static int audit_container(const char *name, struct cm_report *r, struct cm_erro
     if (cm_state_validate_id(name, err) < 0 || cm_state_load(root, name, &st, err) < 0)
         return -1; /* the state module names the container */
     int rc = 0;
-    if (!st.bundle) {
-        rc = cm_err_set(err, 0, "container %s was started by 'casemate run': it has no "
-                                "config.json to audit (audit its flags with 'casemate spec')",
-                        name);
+    if (!st.bundle || !*st.bundle) {
+        /* Started by `casemate run`: its spec is its recorded command line,
+         * parsed again exactly as `exec` does. */
+        size_t n = cm_strv_len(st.argv);
+        char **args = n ? calloc(n + 1, sizeof(char *)) : NULL;
+        if (!args) {
+            rc = cm_err_set(err, 0, "container %s has no recorded configuration to audit", name);
+        } else {
+            memcpy(args, st.argv, n * sizeof(char *));
+            struct cm_spec spec;
+            bool detach = false;
+            if (cm_run_parse((int)n, args, &spec, &detach, true) != 0)
+                rc = cm_err_set(err, 0, "container %s: its recorded command line no longer parses", name);
+            else
+                rc = cm_audit_config_spec(&spec, "casemate run", name, r) < 0 ? -1 : 0;
+            cm_spec_free(&spec);
+            free(args);
+        }
     } else {
         _cleanup_free_ char *path = NULL;
         if (asprintf(&path, "%s/config.json", st.bundle) < 0) {

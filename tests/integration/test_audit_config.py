@@ -223,3 +223,25 @@ def test_rules_listing():
     docs = os.path.join(os.path.dirname(__file__), "..", "..", "docs", "audit.md")
     with open(docs) as f:
         assert f.read() == md, "docs/audit.md is stale: regenerate it with 'casemate audit rules'"
+
+
+def test_audit_a_running_casemate_container(tmp_path):
+    """--container NAME audits a container started by `casemate run -d`,
+    from its own flags; the same rules the policy enforces."""
+    import json as _json
+    import subprocess as _sp
+    cm = os.environ.get("CASEMATE", os.path.abspath("build/casemate"))
+    rootfs = os.environ.get("ROOTFS", os.path.abspath("build/rootfs"))
+    root = str(tmp_path / "state")
+    name = "audited-" + os.urandom(4).hex()
+    _sp.run([cm, "--root", root, "run", "-d", "--name", name, "--cap-add", "SYS_ADMIN",
+             rootfs, "sleep", "30"], check=True, capture_output=True)
+    try:
+        p = _sp.run([cm, "--root", root, "audit", "config", "--container", name, "--format", "json"],
+                    capture_output=True, text=True)
+        assert p.returncode == 1, p.stderr
+        ids = {f["id"] for f in _json.loads(p.stdout)["findings"]}
+        assert "CM-CFG-002" in ids          # SYS_ADMIN
+        assert "CM-CFG-005" not in ids      # it has its own user namespace
+    finally:
+        _sp.run([cm, "--root", root, "delete", "--force", name], capture_output=True)
