@@ -1120,8 +1120,9 @@ int cm_container_run(struct cm_spec *spec, const char *state_root, struct cm_run
     }
 
     cm_cgroup_gc();
-    if (cm_cgroup_create(spec->id, spec->cgroups_path ? spec->cgroups_path : spec->cgroup_parent,
-                         &spec->resources, &cg, err) < 0)
+    if ((spec->cgroups_path && *spec->cgroups_path
+             ? cm_cgroup_create_exact(spec->id, spec->cgroups_path, &spec->resources, &cg, err)
+             : cm_cgroup_create(spec->id, spec->cgroup_parent, &spec->resources, &cg, err)) < 0)
         goto out;
     /* Only the devices it is given, even to a container with CAP_MKNOD. */
     if (cm_devices_apply(cg, spec, err) < 0)

@@ -927,7 +927,9 @@ bad:
     return cm_err_set(err, 0, "invalid container id \"%s\" for a cgroup name", id ? id : "");
 }
 
-static int create_on(const struct cg_host *host, const char *id, const char *parent,
+/* `exact`: `parent` is the container's cgroup itself (an OCI cgroupsPath,
+ * as runc takes it), not a directory to create casemate-<id>-<pid> in. */
+static int create_on(const struct cg_host *host, const char *id, const char *parent, bool exact,
                      const struct cm_resources *res, struct cm_cgroup **out, struct cm_error *err)
 {
     if (valid_id(id, err) < 0)
@@ -953,7 +955,8 @@ static int create_on(const struct cg_host *host, const char *id, const char *par
         size_t rlen = strlen(rel);
         while (rlen && rel[rlen - 1] == '/')
             rlen--;
-        if (asprintf(&dir, "%s/%.*s%s%s", start, (int)rlen, rel, rlen ? "/" : "", name) < 0)
+        if (exact ? asprintf(&dir, "%s/%.*s", start, (int)rlen, rel) < 0
+                  : asprintf(&dir, "%s/%.*s%s%s", start, (int)rlen, rel, rlen ? "/" : "", name) < 0)
             return cm_err_set(err, ENOMEM, "creating cgroup");
         struct cg_hier *h = &cg->h[cg->n];
         h->version = m->version;
@@ -1001,7 +1004,20 @@ int cm_cgroup_create(const char *id, const char *parent, const struct cm_resourc
     struct cg_host host;
     if (host_detect(&host, NULL, err) < 0)
         return cm_err_prefix(err, "creating the cgroup of container %s", id ? id : "");
-    int r = create_on(&host, id, parent, res, out, err);
+    int r = create_on(&host, id, parent, false, res, out, err);
+    host_free(&host);
+    return r;
+}
+
+int cm_cgroup_create_exact(const char *id, const char *path, const struct cm_resources *res,
+                           struct cm_cgroup **out, struct cm_error *err)
+{
+    if (!path || !*path)
+        return cm_err_set(err, 0, "creating the cgroup of container %s: empty cgroupsPath", id);
+    struct cg_host host;
+    if (host_detect(&host, NULL, err) < 0)
+        return cm_err_prefix(err, "creating the cgroup of container %s", id ? id : "");
+    int r = create_on(&host, id, path, true, res, out, err);
     host_free(&host);
     return r;
 }
@@ -1014,7 +1030,7 @@ int cm_cgroup_create_v2_at(const char *v2_mount, const char *id, const char *par
     if (host_detect(&host, v2_mount, err) < 0)
         return -1;
     host.layout = CM_CGROUP_V2;
-    int r = create_on(&host, id, parent, res, out, err);
+    int r = create_on(&host, id, parent, false, res, out, err);
     host_free(&host);
     return r;
 }

@@ -355,3 +355,34 @@ def test_preserve_fds(bundle, tmp_path):
     os.close(r)
     assert p.returncode == 0, p.stderr
     assert data == b"through-fd-3\n"
+
+
+def test_cgroups_path_is_the_containers_cgroup(bundle):
+    """linux.cgroupsPath names the container's cgroup itself, as runc takes
+    it (engines read stats there); delete removes it."""
+    b, root, cid, cfg = bundle(["/bin/sh", "-c", "trap 'exit 0' TERM; while :; do sleep 0.1; done"])
+    parent = f"cm-oci-test-{uuid.uuid4().hex[:8]}"
+    cfg["linux"]["cgroupsPath"] = f"/{parent}/{cid}"
+    cfg["linux"].setdefault("resources", {})["pids"] = {"limit": 55}
+    (b / "config.json").write_text(json.dumps(cfg))
+    pids_dir = f"/sys/fs/cgroup/pids/{parent}/{cid}"
+    if not os.path.isdir("/sys/fs/cgroup/pids"):
+        pids_dir = f"/sys/fs/cgroup/{parent}/{cid}"
+    try:
+        create(root, "--bundle", b, cid)
+        run("--root", root, "start", cid, check=0)
+        assert open(f"{pids_dir}/pids.max").read().strip() == "55"
+        st = wait_status(root, cid, "running")
+        assert str(st["pid"]) in open(f"{pids_dir}/cgroup.procs").read().split()
+        run("--root", root, "delete", "--force", cid, check=0)
+        assert not os.path.exists(pids_dir)
+    finally:
+        for base in ("/sys/fs/cgroup",):
+            for dirpath, dirnames, _ in os.walk(base):
+                if os.path.basename(dirpath) == parent:
+                    try:
+                        os.rmdir(dirpath)
+                    except OSError:
+                        pass
+                if dirpath.count("/") > 6:
+                    dirnames[:] = []
