@@ -39,6 +39,7 @@ struct cg_hier {
 
 struct cm_cgroup {
     enum cm_cgroup_layout layout;
+    bool rm_parent; /* the parent is an OCI cgroupsPath, this container's own */
     struct cg_hier h[CG_MAX_HIER];
     size_t n;
     char v2_note[512]; /* why a v2 controller could not be enabled */
@@ -487,7 +488,8 @@ char *cm_cgroup_describe(const struct cm_cgroup *cg)
     char *out = malloc(cap);
     if (!out)
         return NULL;
-    size_t len = (size_t)snprintf(out, cap, "%s", cm_cgroup_layout_name(cg->layout));
+    size_t len = (size_t)snprintf(out, cap, "%s%s", cm_cgroup_layout_name(cg->layout),
+                                  cg->rm_parent ? ";rmparent" : "");
     for (size_t i = 0; i < cg->n; i++)
         len += (size_t)snprintf(out + len, cap - len, ";%d:%s:%s", cg->h[i].version,
                                 cg->h[i].controllers, cg->h[i].dir);
@@ -508,6 +510,10 @@ int cm_cgroup_open(const char *description, struct cm_cgroup **out, struct cm_er
         goto bad;
     cg->layout = !strcmp(tok, "v1") ? CM_CGROUP_V1 : !strcmp(tok, "v2") ? CM_CGROUP_V2 : CM_CGROUP_HYBRID;
     while ((tok = strtok_r(NULL, ";", &save))) {
+        if (!strcmp(tok, "rmparent")) {
+            cg->rm_parent = true;
+            continue;
+        }
         char *c1 = strchr(tok, ':');
         char *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
         if (!c2 || cg->n >= CG_MAX_HIER || (tok[0] != '1' && tok[0] != '2') || c1 != tok + 1 ||
@@ -927,8 +933,9 @@ bad:
     return cm_err_set(err, 0, "invalid container id \"%s\" for a cgroup name", id ? id : "");
 }
 
-/* `exact`: `parent` is the container's cgroup itself (an OCI cgroupsPath,
- * as runc takes it), not a directory to create casemate-<id>-<pid> in. */
+/* `exact`: `parent` is an OCI cgroupsPath: the engine's cgroup for this
+ * container (where it reads stats, hierarchically); casemate-<id>-<pid> goes
+ * in it as everywhere, and it is removed with the container, as runc does. */
 static int create_on(const struct cg_host *host, const char *id, const char *parent, bool exact,
                      const struct cm_resources *res, struct cm_cgroup **out, struct cm_error *err)
 {
@@ -940,6 +947,7 @@ static int create_on(const struct cg_host *host, const char *id, const char *par
     if (!cg)
         return cm_err_set(err, ENOMEM, "creating cgroup");
     cg->layout = host->layout;
+    cg->rm_parent = exact;
     char name[256];
     snprintf(name, sizeof(name), "casemate-%s-%d", id, (int)getpid());
 
@@ -955,8 +963,7 @@ static int create_on(const struct cg_host *host, const char *id, const char *par
         size_t rlen = strlen(rel);
         while (rlen && rel[rlen - 1] == '/')
             rlen--;
-        if (exact ? asprintf(&dir, "%s/%.*s", start, (int)rlen, rel) < 0
-                  : asprintf(&dir, "%s/%.*s%s%s", start, (int)rlen, rel, rlen ? "/" : "", name) < 0)
+        if (asprintf(&dir, "%s/%.*s%s%s", start, (int)rlen, rel, rlen ? "/" : "", name) < 0)
             return cm_err_set(err, ENOMEM, "creating cgroup");
         struct cg_hier *h = &cg->h[cg->n];
         h->version = m->version;
@@ -1391,6 +1398,15 @@ int cm_cgroup_destroy(struct cm_cgroup *cg, struct cm_error *err)
         if (rm_tree(cg->h[i].dir, 0, &e2) < 0 && r == 0) {
             *err = e2;
             r = -1;
+        }
+        if (cg->rm_parent) {
+            /* Best effort: anything else still in it keeps it. */
+            char *slash = strrchr(cg->h[i].dir, '/');
+            if (slash && slash != cg->h[i].dir) {
+                *slash = '\0';
+                rmdir(cg->h[i].dir);
+                *slash = '/';
+            }
         }
     }
     cg_free(cg);

@@ -45,9 +45,10 @@ const char *cm_cgroup_layout_name(enum cm_cgroup_layout layout);
  * which case it is skipped with a debug message. */
 int cm_cgroup_create(const char *id, const char *parent, const struct cm_resources *res,
                      struct cm_cgroup **out, struct cm_error *err);
-/* The same, with `path` the container's cgroup itself (OCI cgroupsPath:
- * "/docker/<id>" is where engines read its stats), relative to our own
- * cgroup unless absolute. It must not exist yet. */
+/* The same beneath an OCI cgroupsPath ("/docker/<id>": the engine's cgroup
+ * for this container, where it reads stats hierarchically), relative to
+ * our own cgroup unless absolute; cm_cgroup_destroy removes that directory
+ * too once it is empty, as runc does. */
 int cm_cgroup_create_exact(const char *id, const char *path, const struct cm_resources *res,
                            struct cm_cgroup **out, struct cm_error *err);
 /* Re-open an existing container cgroup from the string cm_cgroup_describe()

@@ -358,8 +358,9 @@ def test_preserve_fds(bundle, tmp_path):
 
 
 def test_cgroups_path_is_the_containers_cgroup(bundle):
-    """linux.cgroupsPath names the container's cgroup itself, as runc takes
-    it (engines read stats there); delete removes it."""
+    """linux.cgroupsPath is the engine's cgroup for the container (engines
+    read stats there): the container is in it (beneath casemate's own
+    directory), its limits count there, and delete removes it."""
     b, root, cid, cfg = bundle(["/bin/sh", "-c", "trap 'exit 0' TERM; while :; do sleep 0.1; done"])
     parent = f"cm-oci-test-{uuid.uuid4().hex[:8]}"
     cfg["linux"]["cgroupsPath"] = f"/{parent}/{cid}"
@@ -371,9 +372,12 @@ def test_cgroups_path_is_the_containers_cgroup(bundle):
     try:
         create(root, "--bundle", b, cid)
         run("--root", root, "start", cid, check=0)
-        assert open(f"{pids_dir}/pids.max").read().strip() == "55"
+        leaf = [d for d in os.listdir(pids_dir) if d.startswith("casemate-")]
+        assert len(leaf) == 1
+        assert open(f"{pids_dir}/{leaf[0]}/pids.max").read().strip() == "55"
         st = wait_status(root, cid, "running")
-        assert str(st["pid"]) in open(f"{pids_dir}/cgroup.procs").read().split()
+        assert str(st["pid"]) in open(f"{pids_dir}/{leaf[0]}/cgroup.procs").read().split()
+        assert int(open(f"{pids_dir}/pids.current").read()) >= 1   # hierarchical
         run("--root", root, "delete", "--force", cid, check=0)
         assert not os.path.exists(pids_dir)
     finally:
