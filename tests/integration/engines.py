@@ -184,7 +184,8 @@ class Cleanup:
 # ---------------------------------------------------------------- docker
 
 class Docker:
-    def __init__(self, casemate, runtime_path, name="docker", extra=(), daemon_json=None):
+    def __init__(self, casemate, runtime_path, name="docker", extra=(), daemon_json=None,
+                 bridge="none"):
         self.root = new_tmp(name)
         # --userns-remap: the remapped root must be able to walk to its data
         os.chmod(self.root, 0o711)
@@ -205,7 +206,7 @@ class Docker:
                "--data-root", os.path.join(self.root, "data"),
                "--exec-root", os.path.join(self.root, "exec"),
                "-H", "unix://" + self.sock, "--pidfile", os.path.join(self.root, "pid"),
-               "--bridge=none", "--iptables=false", "--ip6tables=false", "--ip-forward=false",
+               f"--bridge={bridge}", "--iptables=false", "--ip6tables=false", "--ip-forward=false",
                "--cgroup-parent", self.cg] + list(extra)
         if not daemon_json:
             cmd += ["--add-runtime", f"casemate={runtime_path}"]

@@ -251,6 +251,42 @@ def test_docker_publish_without_bridge(docker):
     assert lines(r.stdout) == ["lo", "inner-listens"], r.stdout
 
 
+def test_docker_publish_on_a_chosen_interface():
+    """Seed 000: `-p 127.0.0.1:HOSTPORT:PORT` publishes one port on one
+    interface. Docker needs a bridge for it: the test makes its own (a
+    private subnet only this daemon's containers use), with no iptables
+    rules (Docker's userland proxy carries the traffic), and removes it."""
+    import socket
+    bridge = f"cm-br-{os.getpid() % 100000}"
+    engines.sh(["ip", "link", "add", bridge, "type", "bridge"])
+    d = None
+    try:
+        engines.sh(["ip", "addr", "add", "10.213.77.1/24", "dev", bridge])
+        engines.sh(["ip", "link", "set", bridge, "up"])
+        d = engines.Docker(CASEMATE, CASEMATE, name="publish", bridge=bridge)
+        d.import_rootfs(ROOTFS, IMAGE)
+        cid = d.docker("run", "-d", "--runtime", "casemate", "-p", "127.0.0.1:18099:8080", IMAGE,
+                       "sh", "-c", "while true; do echo hello-port | nc -l -p 8080; done").stdout.strip()
+        data = b""
+        deadline = time.time() + 20
+        while b"hello-port" not in data and time.time() < deadline:
+            try:
+                with socket.create_connection(("127.0.0.1", 18099), timeout=3) as s:
+                    data = s.recv(100)
+            except OSError:
+                time.sleep(0.2)
+        assert data == b"hello-port\n", data
+        # Bound on the chosen interface only.
+        listening = [l.split()[1] for l in open("/proc/net/tcp").readlines()[1:]
+                     if l.split()[3] == "0A" and l.split()[1].endswith(":46B3")]
+        assert listening == ["0100007F:46B3"], listening
+        d.docker("rm", "-f", cid)
+    finally:
+        errors = d.close() if d else []
+        engines.sh(["ip", "link", "del", bridge], check=False)
+        assert not errors, errors
+
+
 # ------------------------------------------- exec, stop, kill, terminal
 
 def test_docker_exec(docker):
