@@ -764,19 +764,20 @@ struct parent_ctx {
     const char *console_socket;
 };
 
-/* Hand the terminal master to an engine's console socket (as runc does:
- * one message carrying the fd). */
-static int send_console(const char *path, int master, struct cm_error *err)
+/* Connect to the unix socket `path` and send `data` with `fd` attached
+ * (SCM_RIGHTS): how engines receive a terminal and agents a seccomp
+ * listener. `what` names the socket in messages. */
+static int send_fd_to(const char *path, const char *what, const char *data, int fd,
+                      struct cm_error *err)
 {
     _cleanup_close_ int s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
     struct sockaddr_un sa = {.sun_family = AF_UNIX};
     if (strlen(path) >= sizeof(sa.sun_path))
-        return cm_err_set(err, 0, "console socket path %s is too long", path);
+        return cm_err_set(err, 0, "%s %s: the path is too long", what, path);
     strcpy(sa.sun_path, path);
     if (s < 0 || connect(s, (struct sockaddr *)&sa, sizeof(sa)) < 0)
-        return cm_err_sys(err, "connecting to console socket %s", path);
-    char name[] = "/dev/ptmx";
-    struct iovec iov = {.iov_base = name, .iov_len = sizeof(name) - 1};
+        return cm_err_sys(err, "connecting to %s %s", what, path);
+    struct iovec iov = {.iov_base = (void *)data, .iov_len = strlen(data)};
     union {
         char buf[CMSG_SPACE(sizeof(int))];
         struct cmsghdr align;
@@ -787,13 +788,20 @@ static int send_console(const char *path, int master, struct cm_error *err)
     c->cmsg_level = SOL_SOCKET;
     c->cmsg_type = SCM_RIGHTS;
     c->cmsg_len = CMSG_LEN(sizeof(int));
-    memcpy(CMSG_DATA(c), &master, sizeof(int));
+    memcpy(CMSG_DATA(c), &fd, sizeof(int));
     if (sendmsg(s, &msg, MSG_NOSIGNAL) < 0)
-        return cm_err_sys(err, "sending the terminal to console socket %s", path);
+        return cm_err_sys(err, "sending to %s %s", what, path);
     return 0;
 }
 
-/* OCI: hand the seccomp listener to the agent at listenerPath, with the
+/* The terminal master, to an engine's console socket (as runc does: one
+ * message carrying the fd). */
+static int send_console(const char *path, int master, struct cm_error *err)
+{
+    return send_fd_to(path, "console socket", "/dev/ptmx", master, err);
+}
+
+/* OCI: the seccomp listener, to the agent at listenerPath, with the
  * container process state (runtime-spec, "Container Process State"). */
 static int send_listener(const struct cm_spec *spec, pid_t pid, int fd, struct cm_error *err)
 {
@@ -815,28 +823,7 @@ static int send_listener(const struct cm_spec *spec, pid_t pid, int fd, struct c
     json_decref(msg);
     if (!text)
         return cm_err_set(err, ENOMEM, "writing the seccomp listener's state");
-    _cleanup_close_ int s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    struct sockaddr_un sa = {.sun_family = AF_UNIX};
-    if (strlen(path) >= sizeof(sa.sun_path))
-        return cm_err_set(err, 0, "seccomp listenerPath %s is too long", path);
-    strcpy(sa.sun_path, path);
-    if (s < 0 || connect(s, (struct sockaddr *)&sa, sizeof(sa)) < 0)
-        return cm_err_sys(err, "connecting to seccomp listenerPath %s", path);
-    struct iovec iov = {.iov_base = text, .iov_len = strlen(text)};
-    union {
-        char buf[CMSG_SPACE(sizeof(int))];
-        struct cmsghdr align;
-    } u;
-    struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf,
-                        .msg_controllen = sizeof(u.buf)};
-    struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
-    cm->cmsg_level = SOL_SOCKET;
-    cm->cmsg_type = SCM_RIGHTS;
-    cm->cmsg_len = CMSG_LEN(sizeof(int));
-    memcpy(CMSG_DATA(cm), &fd, sizeof(int));
-    if (sendmsg(s, &mh, MSG_NOSIGNAL) < 0)
-        return cm_err_sys(err, "sending the seccomp listener to %s", path);
-    return 0;
+    return send_fd_to(path, "seccomp listenerPath", text, fd, err);
 }
 
 static int wait_ready_ctx(int sock, int *master, const struct parent_ctx *pc, struct cm_error *err)
