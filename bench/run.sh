@@ -16,7 +16,9 @@ rootfs=${ROOTFS:-$top/build/rootfs}
 runs=${RUNS:-40}
 out=${OUT:-$top/docs/benchmarks.md}
 work=$(mktemp -d /tmp/casemate-bench.XXXXXX)
-trap 'rm -rf "$work"' EXIT
+# crun makes /run/crun even with --root: remove it afterwards if it was not there.
+had_run_crun=0; [ -e /run/crun ] && had_run_crun=1
+trap 'rm -rf "$work"; [ $had_run_crun = 1 ] || rmdir /run/crun 2>/dev/null || true' EXIT
 
 for t in hyperfine crun runc; do
     command -v $t >/dev/null || { echo "bench: $t not installed (make deps)" >&2; exit 1; }
@@ -57,8 +59,8 @@ while [ $i -lt $rounds ]; do
   i=$((i + 1))
   set -- \
     -n casemate "$cm run $rootfs /bin/true" \
-    -n crun "$wrap crun run --bundle $work/bundle bench-crun-$$" \
-    -n runc "runc run --bundle $work/bundle bench-runc-$$"
+    -n crun "$wrap crun --root $work/crun-root run --bundle $work/bundle bench-crun-$$" \
+    -n runc "runc --root $work/runc-root run --bundle $work/bundle bench-runc-$$"
   if [ $hybrid = 1 ]; then
     set -- "$@" -n casemate-wrapped "$wrap $cm run $rootfs /bin/true"
   fi
