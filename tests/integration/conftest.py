@@ -109,5 +109,21 @@ def leaves_nothing_behind(request):
     assert not kids, f"processes left behind: {kids}"
 
 
+# Directories the engines and runtimes make on the host whatever their
+# configuration says (containerd's /run/containerd, dockerd's /run/docker,
+# crun's /run/crun, runc's /run/runc): removed at the end of the session
+# when they were not there at its start, so the machine ends as it began.
+ENGINE_HOST_DIRS = ("/run/containerd", "/run/docker", "/run/crun", "/run/runc")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def host_dirs_left_as_found():
+    before = {d for d in ENGINE_HOST_DIRS if os.path.exists(d)}
+    yield
+    for d in ENGINE_HOST_DIRS:
+        if d not in before and os.path.exists(d):
+            shutil.rmtree(d, ignore_errors=True)
+
+
 def pytest_configure(config):
     config.addinivalue_line("markers", "allow_leftovers: the test cleans up itself")

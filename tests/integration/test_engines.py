@@ -53,22 +53,6 @@ def status_field(out, name):
 
 # --------------------------------------------------------------- fixtures
 
-# Directories the engines and runtimes make on the host whatever their
-# configuration says (containerd's /run/containerd, dockerd's /run/docker,
-# crun's /run/crun, runc's /run/runc): removed after the module when they
-# were not there before it, so the machine ends as it started.
-ENGINE_HOST_DIRS = ("/run/containerd", "/run/docker", "/run/crun", "/run/runc")
-
-
-@pytest.fixture(scope="module", autouse=True)
-def host_dirs_left_as_found():
-    before = {d for d in ENGINE_HOST_DIRS if os.path.exists(d)}
-    yield
-    for d in ENGINE_HOST_DIRS:
-        if d not in before and os.path.exists(d):
-            shutil.rmtree(d, ignore_errors=True)
-
-
 @pytest.fixture(scope="module")
 def workdir(tmp_path_factory):
     d = tmp_path_factory.mktemp("cm-eng-files")
