@@ -924,6 +924,22 @@ static void *cgroup_job_run(void *arg)
     return NULL;
 }
 
+/* The step run and exec share once the child is ready: a signalfd for the
+ * forwarded signals, our terminal in raw mode when the container has one,
+ * then SYNC_START. Returns as start_child. */
+static int start_supervised(int sock, const sigset_t *fwd, int master, int *sigfd,
+                            struct termios *saved_tio, bool *raw, struct cm_error *err)
+{
+    *sigfd = signalfd(-1, fwd, SFD_CLOEXEC);
+    if (*sigfd < 0)
+        return cm_err_sys(err, "creating a signalfd");
+    if (master >= 0) {
+        cm_console_raw(0, saved_tio, raw);
+        cm_console_resize(0, master);
+    }
+    return start_child(sock, saved_tio, raw, err);
+}
+
 /* Written atomically: engines read it as soon as create returns. */
 static int write_pid_file(const char *path, pid_t pid, struct cm_error *err)
 {
@@ -1212,16 +1228,7 @@ int cm_container_run(struct cm_spec *spec, const char *state_root, struct cm_run
         if (proxy < 0)
             goto out;
     }
-    sigfd = signalfd(-1, &fwd, SFD_CLOEXEC);
-    if (sigfd < 0) {
-        cm_err_sys(err, "creating a signalfd");
-        goto out;
-    }
-    if (master >= 0) {
-        cm_console_raw(0, &saved_tio, &raw);
-        cm_console_resize(0, master);
-    }
-    int started = start_child(socks[0], &saved_tio, &raw, err);
+    int started = start_supervised(socks[0], &fwd, master, &sigfd, &saved_tio, &raw, err);
     if (started < 0)
         goto out;
     if (started == 1 && hooks && hooks->started && hooks->started(hooks->ctx, child, cg, err) < 0)
@@ -1422,16 +1429,7 @@ int cm_container_exec(struct cm_spec *spec, pid_t pid, const char *cgroup,
                             .console_socket = opts ? opts->console_socket : NULL};
     if (wait_ready_ctx(socks[0], &master, &pc, err) < 0)
         goto out;
-    sigfd = signalfd(-1, &fwd, SFD_CLOEXEC);
-    if (sigfd < 0) {
-        cm_err_sys(err, "creating a signalfd");
-        goto out;
-    }
-    if (master >= 0) {
-        cm_console_raw(0, &saved_tio, &raw);
-        cm_console_resize(0, master);
-    }
-    int started = start_child(socks[0], &saved_tio, &raw, err);
+    int started = start_supervised(socks[0], &fwd, master, &sigfd, &saved_tio, &raw, err);
     if (started < 0)
         goto out;
     if (opts && opts->pid_file && started == 1 && write_pid_file(opts->pid_file, child, err) < 0)
